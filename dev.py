@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Set-up and tasks on a fresh machine with only Python 3.11+ and git.
+
+    python3 dev.py demo      # edgemedic demo on the embedded AWS emulator
+    python3 dev.py test      # the whole test suite
+    python3 dev.py bench     # the benchmarks (see benchmarks/README.md)
+    python3 dev.py run ARGS  # any edgemedic command in the project's environment
+
+The virtual environment lives in .venv and is (re)built when pyproject.toml changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".edgemedic-installed"
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_env() -> None:
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    if not PY.exists():
+        print("dev.py: creating .venv", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("dev.py: installing edgemedic and its dev dependencies into .venv", file=sys.stderr)
+    pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def main(argv: list[str]) -> int:
+    task, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if task in {"help", "-h", "--help"}:
+        print(__doc__)
+        return 0
+    ensure_env()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if task == "demo":
+        cmd = [str(BIN / "edgemedic"), "demo", *rest]
+    elif task == "test":
+        cmd = [str(PY), "-m", "pytest", *rest]
+    elif task == "bench":
+        cmd = [str(PY), str(ROOT / "benchmarks" / "run.py"), *rest]
+    elif task == "run":
+        cmd = [str(BIN / "edgemedic"), *rest]
+    else:
+        print(f"dev.py: unknown task {task!r}\n{__doc__}", file=sys.stderr)
+        return 2
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

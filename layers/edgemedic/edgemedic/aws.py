@@ -1,0 +1,65 @@
+"""boto3 clients for edgemedic, created on demand from one session (nothing happens at import time).
+
+Retries use botocore's ``standard`` mode (exponential backoff with jitter on Throttling and 5xx), so throttling
+is retried by the library made for it; edgemedic turns what is left into a ``ThrottledError``.
+CloudFront's control plane is global and lives in us-east-1. ``AWS_ENDPOINT_URL`` is honoured by botocore itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+CLOUDFRONT_REGION = "us-east-1"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Clients:
+    """Hands out one client per (service, region), all from ``session``."""
+
+    session: boto3.session.Session
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    user_agent_extra: str = "edgemedic/0.1"
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_environment(cls, profile: str | None = None, region: str | None = None) -> "Clients":
+        return cls(boto3.session.Session(profile_name=profile, region_name=region))
+
+    @property
+    def default_region(self) -> str:
+        return self.session.region_name or CLOUDFRONT_REGION
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.default_region
+        key = (service, region)
+        if key not in self._cache:
+            config = Config(
+                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                user_agent_extra=self.user_agent_extra,
+                connect_timeout=5,
+                read_timeout=30,
+            )
+            self._cache[key] = self.session.client(service, region_name=region, config=config)
+        return self._cache[key]
+
+    def cloudfront(self) -> Any:
+        return self.client("cloudfront", CLOUDFRONT_REGION)
+
+    def apigateway(self, region: str) -> Any:
+        return self.client("apigateway", region)
+
+    def apigatewayv2(self, region: str) -> Any:
+        return self.client("apigatewayv2", region)
+
+    def elbv2(self, region: str) -> Any:
+        return self.client("elbv2", region)
+
+    def acm(self, region: str) -> Any:
+        return self.client("acm", region)
+
+    def route53(self) -> Any:
+        return self.client("route53", CLOUDFRONT_REGION)
