@@ -1,0 +1,204 @@
+"""boto3 -> model: read CloudFront distributions and what stands behind their origins into an Inventory.
+
+    inv = collect(Clients.from_environment(), regions=["eu-west-1"])
+
+Order of work: list the distributions (or get the ones asked for) and read each config with its ETag; list the
+API Gateway custom domains of the regions involved (those given, and those of ``execute-api`` origins); build the
+distribution models (policies resolved, origins classified); read each API behind an API origin once; read load
+balancer origins (listeners, ACM certificates, Route 53 names); optionally probe HTTPS custom origins over TLS.
+
+What cannot be read (no permission, deleted) is recorded in ``Inventory.unreadable`` under the keys of
+``edgemedic.model`` and in ``Inventory.warnings``; missing credentials, a missing ``cloudfront:ListDistributions``
+permission and throttling that outlasts botocore's retries raise typed errors instead.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Sequence
+
+from ..aws import Clients
+from ..errors import AccessError, NotFoundError
+from ..forwarding import forwarding_of
+from ..model import (
+    CustomDomain,
+    Distribution,
+    Inventory,
+    OriginKind,
+    Unreadable,
+    custom_domain_key,
+    domains_key,
+)
+from .apigateway import ApiGatewayReader
+from .calls import ResourceUnreadable, call, paginate
+from .cloudfront import PolicyResolver, distribution_from_config
+from .loadbalancers import LoadBalancerReader
+from .origins import execute_api_region
+from .probe import probe_all
+
+__all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targets", "reread_distribution"]
+
+_SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
+_CONFIG_READERS = 4
+
+
+def _access_error(problem: ResourceUnreadable, permission: str) -> AccessError:
+    return AccessError(f"{problem.what}: {problem.code}: {problem.message}. Grant {permission} to the identity "
+                       "edgemedic runs as (see template.yaml for the full read-only policy).")
+
+
+def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
+                        warnings: list[str]) -> list[tuple[dict, dict, str]]:
+    """(summary, config, etag) for each distribution to scan."""
+    found: list[tuple[dict, dict, str]] = []
+    if distribution_ids:
+        for dist_id in dict.fromkeys(distribution_ids):
+            try:
+                answer = call(f"distribution {dist_id}", cloudfront.get_distribution, Id=dist_id)
+            except ResourceUnreadable as problem:
+                if problem.access_denied:
+                    raise _access_error(problem, "cloudfront:GetDistribution") from problem
+                warnings.append(f"distribution {dist_id} skipped: {problem.code}: {problem.message}")
+                continue
+            raw = answer["Distribution"]
+            found.append(({k: raw.get(k, "") for k in _SUMMARY_KEYS}, raw["DistributionConfig"], answer["ETag"]))
+        return found
+    try:
+        summaries = list(paginate("distributions", cloudfront, "list_distributions", "DistributionList.Items"))
+    except ResourceUnreadable as problem:
+        if problem.access_denied:
+            raise _access_error(problem, "cloudfront:ListDistributions") from problem
+        raise
+
+    def read(summary: dict) -> tuple[dict, dict, str] | str:
+        dist_id = summary["Id"]
+        try:
+            answer = call(f"distribution {dist_id}", cloudfront.get_distribution_config, Id=dist_id)
+        except ResourceUnreadable as problem:
+            if problem.access_denied:
+                raise _access_error(problem, "cloudfront:GetDistributionConfig") from problem
+            return f"distribution {dist_id} skipped: {problem.code}: {problem.message}"
+        return {k: summary.get(k, "") for k in _SUMMARY_KEYS}, answer["DistributionConfig"], answer["ETag"]
+
+    # One GetDistributionConfig per distribution: a few in flight at once hide the round trips (botocore clients
+    # are thread-safe); results keep ListDistributions' order.
+    with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
+        for result in pool.map(read, summaries):
+            if isinstance(result, str):
+                warnings.append(result)
+            else:
+                found.append(result)
+    return found
+
+
+def _origin_regions(configs: Sequence[Mapping]) -> set[str]:
+    regions: set[str] = set()
+    for config in configs:
+        for origin in (config.get("Origins") or {}).get("Items") or []:
+            region = execute_api_region(origin["DomainName"])
+            if region:
+                regions.add(region)
+    return regions
+
+
+def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, int]]:
+    """(origin domain, server name, port) of every HTTPS custom origin: the origin domain, and each viewer name
+    when a behavior to it forwards Host (CloudFront then checks the certificate against the viewer's Host)."""
+    targets: set[tuple[str, str, int]] = set()
+    for dist in distributions:
+        for origin in dist.origins:
+            if origin.kind not in (OriginKind.CUSTOM, OriginKind.LOAD_BALANCER):
+                continue
+            if origin.protocol_policy not in ("https-only", "match-viewer"):
+                continue
+            targets.add((origin.domain_name, origin.domain_name, origin.https_port))
+            for behavior in dist.behaviors:
+                if behavior.target_origin_id == origin.id and forwarding_of(behavior).forwards_host:
+                    targets.update((origin.domain_name, name, origin.https_port) for name in dist.hostnames)
+    return targets
+
+
+def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
+            probe: bool = False, probe_timeout: float = 3.0) -> Inventory:
+    """Read everything the rules need. See the module docstring for what is read and how failures are kept."""
+    warnings: list[str] = []
+    cloudfront = clients.cloudfront()
+    raw = _read_distributions(cloudfront, distribution_ids, warnings)
+
+    apigw = ApiGatewayReader(clients)
+    known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
+    for region in sorted(set(regions) | _origin_regions([config for _, config, _ in raw])):
+        known_domains.update(apigw.domain_names(region))
+
+    resolver = PolicyResolver(cloudfront)
+    distributions = tuple(distribution_from_config(summary, config, etag, resolver, known_domains)
+                          for summary, config, etag in raw)
+    unreadable: dict[str, Unreadable] = {}
+    for dist in distributions:
+        for missing in dist.unreadable:
+            warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
+
+    lb_names: set[str] = set()
+    for dist in distributions:
+        for origin in dist.origins:
+            if origin.kind is OriginKind.LOAD_BALANCER:
+                lb_names.add(origin.domain_name)
+            target = origin.api
+            if target is None:
+                continue
+            if target.via == "execute-api" and target.api_id:
+                apigw.api(target.region, target.api_id)
+                continue
+            domain = apigw.domains(target.region).get((target.domain_name or "").lower())
+            if domain is None:
+                name = (target.domain_name or origin.domain_name).lower()
+                listing = apigw.unreadable.get(domains_key(target.region))
+                if custom_domain_key(name) not in apigw.unreadable:
+                    unreadable[custom_domain_key(name)] = Unreadable(
+                        f"custom domain behind origin {origin.domain_name}",
+                        listing.reason if listing else
+                        f"no API Gateway custom domain in {target.region} has this name or target")
+                continue
+            for mapping in domain.mappings:
+                apigw.api(domain.region, mapping.api_id)
+
+    lbs = LoadBalancerReader(clients)
+    if lb_names:
+        lbs.read(lb_names)
+
+    probes = probe_all(probe_targets(distributions), timeout=probe_timeout) if probe else {}
+    unreadable.update(apigw.unreadable)
+    unreadable.update(lbs.unreadable)
+    return Inventory(
+        distributions=distributions,
+        apis=dict(apigw.apis),
+        custom_domains=apigw.all_domains(),
+        load_balancers=dict(lbs.load_balancers),
+        certificates=dict(lbs.certificates),
+        probes=probes,
+        unreadable=unreadable,
+        warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings])),
+    )
+
+
+def reread_distribution(clients: Clients, inv: Inventory, distribution_id: str) -> tuple[Distribution, dict, str]:
+    """Read one distribution's config now: (model, raw config, ETag), policies resolved. For fix/verify loops."""
+    cloudfront = clients.cloudfront()
+    previous = next((d for d in inv.distributions if d.id == distribution_id), None)
+    try:
+        if previous is not None:
+            answer = call(f"distribution {distribution_id}", cloudfront.get_distribution_config, Id=distribution_id)
+            summary = {"Id": previous.id, "ARN": previous.arn, "DomainName": previous.domain_name,
+                       "Status": previous.status}
+            config = answer["DistributionConfig"]
+        else:
+            answer = call(f"distribution {distribution_id}", cloudfront.get_distribution, Id=distribution_id)
+            summary = {k: answer["Distribution"].get(k, "") for k in _SUMMARY_KEYS}
+            config = answer["Distribution"]["DistributionConfig"]
+    except ResourceUnreadable as problem:
+        if problem.access_denied:
+            raise _access_error(problem, "cloudfront:GetDistributionConfig") from problem
+        raise NotFoundError(f"distribution {distribution_id} could not be read: {problem.code}: {problem.message}. "
+                            "It may have been deleted; list them with `edgemedic scan`.") from problem
+    known = dict(inv.custom_domains)
+    dist = distribution_from_config(summary, config, answer["ETag"], PolicyResolver(cloudfront), known)
+    return dist, config, answer["ETag"]
