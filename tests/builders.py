@@ -217,3 +217,246 @@ def inventory(
         certificates={c.arn: c for c in certificates},
         unreadable=dict(unreadable or {}),
     )
+
+
+# --------------------------------------------------------------------------------------------- raw configs (boto3 shape)
+
+
+def raw_origin(origin_id: str, domain: str, *, path: str = "", protocol: str | None = "https-only",
+               ssl: tuple[str, ...] = ("TLSv1.2",)) -> dict:
+    """An Origins item as GetDistributionConfig returns it; ``protocol=None`` makes an S3 origin."""
+    origin = {"Id": origin_id, "DomainName": domain, "OriginPath": path,
+              "CustomHeaders": {"Quantity": 0}, "ConnectionAttempts": 3, "ConnectionTimeout": 10,
+              "OriginShield": {"Enabled": False}, "OriginAccessControlId": ""}
+    if protocol is None:
+        origin["S3OriginConfig"] = {"OriginAccessIdentity": ""}
+    else:
+        origin["CustomOriginConfig"] = {
+            "HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": protocol,
+            "OriginSslProtocols": {"Quantity": len(ssl), "Items": list(ssl)},
+            "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5,
+        }
+    return origin
+
+
+def raw_behavior(pattern: str, origin: str, *, cache: str | None = policies.CACHING_DISABLED,
+                 orp: str | None = None, legacy_headers: tuple[str, ...] | None = None,
+                 methods: tuple[str, ...] = ("HEAD", "GET"), cached: tuple[str, ...] = ("HEAD", "GET"),
+                 viewer: str = "redirect-to-https", ttls: tuple[int, int, int] = (0, 86400, 31536000)) -> dict:
+    """A behavior as AWS returns it: a cache policy, or (``legacy_headers=`` given) ForwardedValues + TTLs."""
+    behavior: dict = {}
+    if pattern != "*":
+        behavior["PathPattern"] = pattern
+    behavior.update({
+        "TargetOriginId": origin,
+        "TrustedSigners": {"Enabled": False, "Quantity": 0},
+        "TrustedKeyGroups": {"Enabled": False, "Quantity": 0},
+        "ViewerProtocolPolicy": viewer,
+        "AllowedMethods": {"Quantity": len(methods), "Items": list(methods),
+                           "CachedMethods": {"Quantity": len(cached), "Items": list(cached)}},
+        "SmoothStreaming": False,
+        "Compress": True,
+        "LambdaFunctionAssociations": {"Quantity": 0},
+        "FunctionAssociations": {"Quantity": 0},
+        "FieldLevelEncryptionId": "",
+    })
+    if legacy_headers is not None:
+        headers: dict = {"Quantity": len(legacy_headers)}
+        if legacy_headers:
+            headers["Items"] = list(legacy_headers)
+        behavior["ForwardedValues"] = {"QueryString": True, "Cookies": {"Forward": "none"}, "Headers": headers,
+                                       "QueryStringCacheKeys": {"Quantity": 0}}
+        behavior["MinTTL"], behavior["DefaultTTL"], behavior["MaxTTL"] = ttls
+    else:
+        behavior["CachePolicyId"] = cache
+        if orp:
+            behavior["OriginRequestPolicyId"] = orp
+    return behavior
+
+
+def raw_config(*, origins: list[dict], behaviors: list[dict], aliases: tuple[str, ...] = (),
+               caller_reference: str = "edgemedic-test-1") -> dict:
+    """A DistributionConfig (boto3 shape); the behavior without a PathPattern is the default one."""
+    default = [b for b in behaviors if "PathPattern" not in b]
+    extra = [b for b in behaviors if "PathPattern" in b]
+    config = {
+        "CallerReference": caller_reference,
+        "Aliases": {"Quantity": len(aliases), **({"Items": list(aliases)} if aliases else {})},
+        "DefaultRootObject": "",
+        "Origins": {"Quantity": len(origins), "Items": origins},
+        "OriginGroups": {"Quantity": 0},
+        "DefaultCacheBehavior": default[0] if default else raw_behavior("*", origins[0]["Id"]),
+        "CacheBehaviors": {"Quantity": len(extra), **({"Items": extra} if extra else {})},
+        "CustomErrorResponses": {"Quantity": 0},
+        "Comment": "edgemedic test distribution",
+        "Logging": {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""},
+        "PriceClass": "PriceClass_All",
+        "Enabled": True,
+        "ViewerCertificate": {"CloudFrontDefaultCertificate": True, "MinimumProtocolVersion": "TLSv1",
+                              "CertificateSource": "cloudfront"},
+        "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
+        "WebACLId": "",
+        "HttpVersion": "http2",
+        "IsIPV6Enabled": True,
+    }
+    return config
+
+
+# --------------------------------------------------------------------------------------------- custom policies, TLS
+# (appended by the rules helper for headers/caching/protocols/endpoints/tls)
+
+
+def custom_cache_policy(
+    policy_id: str,
+    name: str,
+    *,
+    min_ttl: int = 0,
+    default_ttl: int = 0,
+    max_ttl: int = 1,
+    headers: Iterable[str] = (),
+    cookies: str = "none",
+    query: str = "none",
+) -> "CachePolicy":
+    """A custom cache policy (as read by GetCachePolicy); ``headers`` non-empty means a whitelist."""
+    from edgemedic.model import CachePolicy
+
+    listed = frozenset(h.lower() for h in headers)
+    return CachePolicy(policy_id, name, False, min_ttl, default_ttl, max_ttl, "whitelist" if listed else "none",
+                       listed, cookies, query)
+
+
+def custom_origin_request_policy(
+    policy_id: str,
+    name: str,
+    header_behavior: str,
+    headers: Iterable[str] = (),
+    *,
+    cookies: str = "none",
+    query: str = "none",
+) -> "OriginRequestPolicy":
+    from edgemedic.model import OriginRequestPolicy
+
+    return OriginRequestPolicy(policy_id, name, False, header_behavior, frozenset(h.lower() for h in headers),
+                               cookies, query)
+
+
+def with_policies(base: Behavior, *, cache: "CachePolicy | None | str" = "keep",
+                  orp: "OriginRequestPolicy | None | str" = "keep") -> Behavior:
+    """``base`` with custom policies attached (``None`` detaches; ``"keep"`` keeps)."""
+    from dataclasses import replace
+
+    changes: dict = {"legacy": None}
+    if cache != "keep":
+        changes.update(cache_policy_id=cache.id if cache else None, cache_policy=cache)
+    if orp != "keep":
+        changes.update(origin_request_policy_id=orp.id if orp else None, origin_request_policy=orp)
+    return replace(base, **changes)
+
+
+def legacy(*headers: str, min_ttl: int = 0, default_ttl: int = 86400, max_ttl: int = 31536000,
+           query: bool = False, cookies: str = "none") -> LegacySettings:
+    """Legacy ForwardedValues + TTLs; the defaults are AWS's when the TTL fields are absent."""
+    return LegacySettings(tuple(h.lower() for h in headers), query, (), cookies, min_ttl, default_ttl, max_ttl)
+
+
+def load_balancer(dns_name: str, *, certificates: Iterable[str] = (), aliases: Iterable[str] = (),
+                  scheme: str = "internet-facing") -> LoadBalancer:
+    region = dns_name.split(".")[-4] if dns_name.endswith(".elb.amazonaws.com") else "us-east-1"
+    return LoadBalancer(f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/app/{dns_name.split('.')[0]}",
+                        dns_name, scheme, tuple(certificates), tuple(aliases))
+
+
+def certificate(arn_suffix: str, *names: str, status: str = "ISSUED") -> Certificate:
+    return Certificate(f"arn:aws:acm:us-east-1:123456789012:certificate/{arn_suffix}", tuple(names), status)
+
+
+def probe(host: str, problem: str | None, *, sni: str | None = None, names: tuple[str, ...] = (),
+          detail: str = "") -> "ProbeResult":
+    from edgemedic.model import ProbeResult
+
+    return ProbeResult(host, 443, sni or host, problem is None, problem, detail, names)
+
+
+def with_probes(inv: Inventory, *probes: "ProbeResult") -> Inventory:
+    from dataclasses import replace
+
+    return replace(inv, probes={**inv.probes, **{(p.host, p.server_name): p for p in probes}})
+
+
+# --------------------------------------------------------------------------------------------- HTTP stand-ins
+# A real HTTP server on 127.0.0.1 standing in for Slack, GitHub or Jira: it records every request exactly and answers
+# from a script (appended for the notify tests).
+
+
+class RecordingServer:
+    """``with RecordingServer() as srv:`` then ``srv.answer("POST", "/api/chat.postMessage", 200, {...})``.
+
+    Answers queued for a (method, path) are used in order, the last one repeats; ``srv.requests`` holds
+    ``Request(method, path, headers, body)`` for every request received.
+    """
+
+    def __init__(self) -> None:
+        import collections
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list = []
+        self._answers: dict = collections.defaultdict(list)
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?", 1)[0]
+                with server._lock:
+                    server.requests.append(RecordedRequest(self.command, self.path, self.headers, body))
+                    queue = server._answers.get((self.command, path)) or [(404, {"error": "not scripted"}, {})]
+                    status, payload, headers = queue.pop(0) if len(queue) > 1 else queue[0]
+                data = payload if isinstance(payload, bytes) else __import__("json").dumps(payload).encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def answer(self, method: str, path: str, status: int, payload: object = b"", headers: dict | None = None) -> None:
+        self._answers[(method, path)].append((status, payload, headers or {}))
+
+    def __enter__(self) -> "RecordingServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class RecordedRequest:
+    def __init__(self, method: str, path: str, headers: object, body: bytes):  # headers: case-insensitive
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+
+    def json(self) -> object:
+        return __import__("json").loads(self.body)
+
+    def form(self) -> dict:
+        from urllib.parse import parse_qs
+
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
+    def __repr__(self) -> str:
+        return f"{self.method} {self.path} {self.body[:80]!r}"

@@ -135,6 +135,10 @@ def caches(behavior: Behavior) -> tuple[bool, str]:
     """Whether the behavior caches responses the origin did not ask to cache, and the evidence."""
     if behavior.legacy is not None:
         legacy = behavior.legacy
+        if "*" in legacy.headers:
+            # API reference, Headers.Quantity / DeveloperGuide header-caching.html: with legacy settings that forward
+            # all headers, CloudFront does not cache and sends every request to the origin (MinTTL must then be 0).
+            return False, "legacy Headers: * (CloudFront does not cache when forwarding all headers)"
         if legacy.min_ttl > 0 or legacy.default_ttl > 0:
             return True, f"legacy MinTTL={legacy.min_ttl}, DefaultTTL={legacy.default_ttl}"
         return False, f"legacy MinTTL=0, DefaultTTL=0"

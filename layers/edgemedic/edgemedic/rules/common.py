@@ -1,0 +1,238 @@
+"""Small helpers shared by the rule modules: API behaviors with their origin and APIs, Host intent, and
+findings built the same way everywhere. Pure functions of the model.
+
+    for ab in api_behaviors(dist, inv):
+        if ab.websocket: ...
+        yield finding(RULE, dist, behavior=ab.behavior.path_pattern, origin=ab.origin.id,
+                      message="...", fix=auto("...", change), evidence=(...,))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .. import policies
+from ..apis import OriginApis, apis_behind, host_intent
+from ..findings import Change, Finding, Fix, FixClass, Rule, SetBehaviorPolicies
+from ..forwarding import Forwarding
+from ..model import (
+    ApiProtocol,
+    Behavior,
+    CustomDomain,
+    Distribution,
+    Inventory,
+    Origin,
+    OriginKind,
+    custom_domain_key,
+    domains_key,
+)
+
+# --------------------------------------------------------------------------------------------- API behaviors
+
+
+@dataclass(frozen=True, slots=True)
+class ApiBehavior:
+    """A behavior whose target is an API origin, with that origin and the APIs behind it."""
+
+    behavior: Behavior
+    origin: Origin
+    apis: OriginApis
+
+    @property
+    def websocket(self) -> bool | None:
+        """True/False when the APIs behind were read, None when unknown.
+
+        API Gateway refuses to map a WebSocket API on a domain that also maps REST/HTTP APIs, so one readable
+        API behind the origin tells for all of them.
+        """
+        if not self.apis.entries:
+            return None
+        return any(entry.api.protocol is ApiProtocol.WEBSOCKET for entry in self.apis.entries)
+
+
+def is_api_origin(origin: Origin | None) -> bool:
+    return origin is not None and origin.kind is OriginKind.API_GATEWAY and origin.api is not None
+
+
+def api_behaviors(dist: Distribution, inv: Inventory) -> Iterator[ApiBehavior]:
+    """API behaviors in distribution order (a target that is an origin group, or missing, is skipped)."""
+    for behavior in dist.behaviors:
+        origin = dist.origin(behavior.target_origin_id)
+        if is_api_origin(origin):
+            yield ApiBehavior(behavior, origin, apis_behind(origin, inv))
+
+
+def behaviors_of(dist: Distribution, origin_id: str) -> tuple[Behavior, ...]:
+    return tuple(b for b in dist.behaviors if b.target_origin_id == origin_id)
+
+
+def used_by(dist: Distribution, origin_id: str) -> str:
+    """Evidence line naming the behaviors that send requests to an origin."""
+    patterns = [b.path_pattern for b in behaviors_of(dist, origin_id)]
+    if not patterns:
+        return f"origin {origin_id} is not the direct target of any behavior (origin group member or unused)"
+    return f"origin {origin_id} is the target of behavior{'s' if len(patterns) > 1 else ''} {', '.join(patterns)}"
+
+
+# --------------------------------------------------------------------------------------------- Host intent
+
+
+@dataclass(frozen=True, slots=True)
+class HostIntent:
+    """``domain`` is the alias that is a custom domain mapped to the API behind the origin (the viewer Host is then
+    meant to reach API Gateway). ``unknown`` says why its absence could not be established."""
+
+    domain: CustomDomain | None
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def present(self) -> bool:
+        return self.domain is not None
+
+    @property
+    def certain(self) -> bool:
+        return self.domain is not None or not self.unknown
+
+
+def host_intent_of(dist: Distribution, origin: Origin, inv: Inventory) -> HostIntent:
+    """``apis.host_intent``, plus what stopped it from being sure.
+
+    For an ``execute-api`` origin the API id is in the origin's domain, so intent is found even when the API itself
+    could not be read.
+    """
+    domain = host_intent(dist, origin, inv)
+    if domain is not None:
+        return HostIntent(domain)
+    target = origin.api
+    if target is None or not dist.aliases:
+        return HostIntent(None)
+    if target.via == "execute-api" and target.api_id:
+        for alias in dist.aliases:
+            candidate = inv.custom_domain(alias)
+            if candidate and any(m.api_id == target.api_id for m in candidate.mappings):
+                return HostIntent(candidate)
+    unknown: list[str] = []
+    if target.via != "execute-api":
+        behind = apis_behind(origin, inv)
+        if not behind.entries:
+            unknown.extend(behind.notes)
+    region_listing = inv.why_unreadable(domains_key(target.region))
+    for alias in dist.aliases:
+        if inv.custom_domain(alias) is not None:
+            continue
+        why = inv.why_unreadable(custom_domain_key(alias)) or region_listing
+        if why is not None:
+            unknown.append(f"whether alias {alias} is an API Gateway custom domain is unknown "
+                           f"({why.what}: {why.reason})")
+    return HostIntent(None, tuple(dict.fromkeys(unknown)))
+
+
+# --------------------------------------------------------------------------------------------- forwarding
+
+
+def sources_of(forwarding: Forwarding, header: str) -> tuple[str, ...]:
+    """Every source that forwards ``header`` (a header can come from the cache key and the ORP at once)."""
+    lowered = header.lower()
+    found = [source for name, source in forwarding.header_sources if name == lowered]
+    if forwarding.all_headers_from and lowered not in forwarding.all_headers_except:
+        found.append(forwarding.all_headers_from)
+    return tuple(dict.fromkeys(found))
+
+
+def cache_key_has_header(behavior: Behavior, header: str) -> bool:
+    policy = behavior.cache_policy
+    return policy is not None and policy.header_behavior == "whitelist" and header.lower() in policy.headers
+
+
+def cache_key_forwards_anything(behavior: Behavior) -> bool:
+    policy = behavior.cache_policy
+    return policy is not None and (
+        (policy.header_behavior == "whitelist" and bool(policy.headers))
+        or policy.cookie_behavior != "none"
+        or policy.query_string_behavior != "none"
+    )
+
+
+_PASS_THROUGH_ORPS = frozenset({
+    policies.ALL_VIEWER, policies.ALL_VIEWER_AND_CLOUDFRONT_2022_06, policies.ALL_VIEWER_EXCEPT_HOST_HEADER,
+})
+
+
+def pass_through_orp(intent: bool) -> str:
+    """The managed origin request policy that passes a viewer request through to API Gateway."""
+    return policies.ALL_VIEWER if intent else policies.ALL_VIEWER_EXCEPT_HOST_HEADER
+
+
+def pass_through_change(behavior: Behavior, *, intent: bool, disable_caching: bool = False) -> SetBehaviorPolicies:
+    """Policies under which ``behavior`` passes viewer requests through to an API origin.
+
+    Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent). The cache policy becomes
+    CachingDisabled when asked, for a legacy behavior (migration), or when its key carries Host without intent;
+    otherwise it is kept. Every rule that touches these policies asks here, so their fixes never disagree.
+    """
+    cache: str | None = None
+    if disable_caching or behavior.legacy is not None or (not intent and cache_key_has_header(behavior, "host")):
+        cache = policies.CACHING_DISABLED
+    return SetBehaviorPolicies(behavior.path_pattern, cache, pass_through_orp(intent))
+
+
+def disable_caching_change(behavior: Behavior, *, intent: bool) -> SetBehaviorPolicies:
+    """CachingDisabled, plus the pass-through ORP when the replaced cache key forwarded something the current
+    origin request policy would not (else the fix would silently stop forwarding e.g. Authorization)."""
+    if behavior.legacy is not None:
+        return pass_through_change(behavior, intent=intent)
+    orp: str | None = None
+    if cache_key_forwards_anything(behavior) and behavior.origin_request_policy_id not in _PASS_THROUGH_ORPS:
+        orp = pass_through_orp(intent)
+    return SetBehaviorPolicies(behavior.path_pattern, policies.CACHING_DISABLED, orp)
+
+
+def describe_policies(change: SetBehaviorPolicies) -> str:
+    parts = []
+    if change.origin_request_policy_id:
+        parts.append(f"origin request policy {policies.policy_name(change.origin_request_policy_id)}")
+    if change.cache_policy_id:
+        parts.append(f"cache policy {policies.policy_name(change.cache_policy_id)}")
+    return " and ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------- findings
+
+
+def auto(summary: str, *changes: Change) -> Fix:
+    return Fix(FixClass.AUTO, summary, tuple(changes))
+
+
+def approve(summary: str, *changes: Change) -> Fix:
+    return Fix(FixClass.APPROVE, summary, tuple(changes))
+
+
+def manual(summary: str, ticket: str) -> Fix:
+    return Fix(FixClass.MANUAL, summary, (), ticket)
+
+
+def finding(
+    rule: Rule,
+    dist: Distribution,
+    *,
+    behavior: str,
+    origin: str,
+    message: str,
+    fix: Fix,
+    evidence: Iterable[str] = (),
+    notes: Iterable[str] = (),
+    symptom: str | None = None,
+) -> Finding:
+    """A finding of ``rule`` with its id and severity; ``symptom`` defaults to the rule's."""
+    return Finding(
+        rule=rule.id,
+        severity=rule.severity,
+        distribution=dist.id,
+        behavior=behavior,
+        origin=origin,
+        message=message,
+        symptom=symptom or rule.symptom,
+        fix=fix,
+        evidence=tuple(evidence),
+        notes=tuple(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,309 @@
+"""What an API method needs from the request, and whether the behavior in front of it lets it through:
+the Authorization header, query strings, HTTP methods, and a SigV4 signature over the Host.
+
+Sources: ../shared/reference/aws-facts.md sections 2 (Authorization), 5 (allowed methods), 2.6 (SigV4 and Host).
+"Methods under the behavior" are the API methods ``edgemedic.router.reachable`` finds for it. When the viewer Host
+is forwarded without host intent, these rules look at the API as it will be once apigw-host-forwarded's fix is in
+(Host = origin domain), so one scan reports every fix the behavior needs.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Rule, SetAllowedMethods, Severity
+from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
+from ..model import Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
+from ..router import Reach, Reachability, reachable
+from .common import ApiBehavior, api_behaviors, auto, describe_policies, finding, manual, pass_through_change
+from .routing import may_rewrite_path
+
+ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_BEARER_TYPES = frozenset({"COGNITO_USER_POOLS", "JWT"})
+
+
+def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
+    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True)
+    return reach if reach.known and reach.reaches else None
+
+
+def _notes(behavior: Behavior, reach: Reachability) -> tuple[str, ...]:
+    notes = list(reach.notes)
+    if may_rewrite_path(behavior):
+        notes.append(f"behavior {behavior.path_pattern} runs code at the edge that may rewrite the path: the API "
+                     "methods named here are those the unrewritten path reaches")
+    return tuple(notes)
+
+
+def _policies(behavior: Behavior) -> str:
+    if behavior.legacy is not None:
+        headers = ", ".join(behavior.legacy.headers) or "none"
+        return f"behavior {behavior.path_pattern} uses legacy ForwardedValues (Headers: {headers})"
+    cache = behavior.cache_policy.name if behavior.cache_policy else behavior.cache_policy_id or "(none)"
+    orp = behavior.origin_request_policy.name if behavior.origin_request_policy else "(none)"
+    return f"behavior {behavior.path_pattern}: cache policy {cache}, origin request policy {orp}"
+
+
+def _labels(reaches: list[Reach], limit: int = 6) -> str:
+    labels = list(dict.fromkeys(r.label() for r in reaches))
+    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
+    return ", ".join(labels[:limit]) + more
+
+
+def _pass_through_fix(behavior: Behavior, reach: Reachability, what: str):
+    change = pass_through_change(behavior, intent=reach.host_intent is not None)
+    return auto(f"Use {describe_policies(change)} on behavior {behavior.path_pattern} so that {what} reaches "
+                "the API", change)
+
+
+# --------------------------------------------------------------------------------------------- Authorization
+
+
+def needs_authorization_header(api: Api, method: ApiMethod) -> bool | None:
+    """Whether the method reads the viewer's Authorization header (None when its authorizer could not be read)."""
+    kind = method.authorization_type
+    if kind == "AWS_IAM":
+        return True
+    if kind in _BEARER_TYPES or kind == "CUSTOM":
+        authorizer = api.authorizer(method.authorizer_id)
+        if authorizer is None:
+            # Cognito and JWT authorizers read Authorization unless told otherwise; a Lambda authorizer's
+            # identity source is unknown without it.
+            return True if kind in _BEARER_TYPES else None
+        return authorizer.reads_authorization_header
+    return False
+
+
+def _stripping_verbs(behavior: Behavior, method: str, forwarding: Forwarding) -> list[str]:
+    """Viewer methods CloudFront accepts for ``method`` that reach the origin without Authorization."""
+    if method == "ANY":
+        verbs = ["GET", "HEAD", "OPTIONS"]
+    elif method in ("GET", "HEAD", "OPTIONS"):
+        verbs = [method]
+    else:
+        return []
+    return [v for v in verbs if v in behavior.allowed_methods
+            and not authorization_reaches_origin(behavior, v, forwarding)]
+
+
+def _denial(method: ApiMethod) -> str:
+    if method.authorization_type == "AWS_IAM":
+        return '403 {"message":"Missing Authentication Token"}'
+    return '401 {"message":"Unauthorized"}'
+
+
+def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """Methods that need Authorization are reachable with GET/HEAD (or cached OPTIONS), which CloudFront strips."""
+    for ab in api_behaviors(dist, inv):
+        behavior = ab.behavior
+        forwarding = forwarding_of(behavior)
+        if forwarding.unknown:
+            continue
+        reach = _reach_of(dist, ab, inv)
+        if reach is None:
+            continue
+        hits: list[tuple[Reach, list[str]]] = []
+        for r in reach.reaches:
+            if needs_authorization_header(r.api, r.method):
+                verbs = _stripping_verbs(behavior, r.method.http_method, forwarding)
+                if verbs:
+                    hits.append((r, verbs))
+        if not hits:
+            continue
+        first, verbs = hits[0]
+        cached_options = "OPTIONS" in behavior.cached_methods
+        yield finding(
+            AUTH_HEADER_DROPPED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
+            message=(f"Behavior {behavior.path_pattern} strips the Authorization header on GET and HEAD"
+                     + (" and on OPTIONS (OPTIONS is cached)" if cached_options else "")
+                     + f", but {_labels([r for r, _ in hits])} need it"),
+            symptom=(f"{verbs[0]} {first.example_path} returns {_denial(first.method)} while POST, PUT, PATCH and "
+                     "DELETE keep the header"),
+            fix=_pass_through_fix(behavior, reach, "the Authorization header"),
+            evidence=(
+                _policies(behavior) + ": Authorization is neither in the cache key nor forwarded by an all-viewer "
+                "origin request policy",
+                f"methods needing Authorization: {_labels([r for r, _ in hits])}",
+            ),
+            notes=_notes(behavior, reach),
+        )
+
+
+# --------------------------------------------------------------------------------------------- query strings
+
+
+def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """REST methods declare query-string parameters; the behavior forwards no query strings."""
+    for ab in api_behaviors(dist, inv):
+        behavior = ab.behavior
+        forwarding = forwarding_of(behavior)
+        if forwarding.unknown or forwarding.any_query_strings:
+            continue
+        reach = _reach_of(dist, ab, inv)
+        if reach is None:
+            continue
+        hits = [r for r in reach.reaches if r.api.protocol is ApiProtocol.REST and r.method.query_parameters]
+        if not hits:
+            continue
+        params = sorted({p for r in hits for p in r.method.query_parameters})
+        first = hits[0]
+        yield finding(
+            QUERY_DROPPED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
+            message=(f"Behavior {behavior.path_pattern} forwards no query strings, but {_labels(hits)} declare "
+                     f"query-string parameters ({', '.join(params)})"),
+            symptom=(f"{first.method.http_method if first.method.http_method != 'ANY' else 'GET'} "
+                     f"{first.example_path}?{first.method.query_parameters[0]}=... reaches the API without "
+                     f"{first.method.query_parameters[0]}"),
+            fix=_pass_through_fix(behavior, reach, "the query string"),
+            evidence=(
+                _policies(behavior) + ": no query strings forwarded",
+                "declared: " + "; ".join(
+                    f"{r.label()} method.request.querystring.{', '.join(r.method.query_parameters)}"
+                    for r in hits),
+            ),
+            notes=_notes(behavior, reach),
+        )
+
+
+# --------------------------------------------------------------------------------------------- methods
+
+
+def _needed_methods(reaches: tuple[Reach, ...]) -> dict[str, list[Reach]]:
+    needed: dict[str, list[Reach]] = {}
+    for r in reaches:
+        if r.api.protocol is ApiProtocol.WEBSOCKET:
+            continue  # the handshake is a GET
+        verb = r.method.http_method
+        verbs = [*_WRITE_METHODS, "OPTIONS"] if verb == "ANY" else [verb] if verb in (*_WRITE_METHODS,
+                                                                                       "OPTIONS") else []
+        if r.api.cors_configured:
+            verbs.append("OPTIONS")  # API Gateway answers the CORS preflight itself
+        for v in verbs:
+            needed.setdefault(v, []).append(r)
+    return needed
+
+
+def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """The behavior's AllowedMethods lack a method the API implements under its paths."""
+    for ab in api_behaviors(dist, inv):
+        behavior = ab.behavior
+        reach = _reach_of(dist, ab, inv)
+        if reach is None:
+            continue
+        needed = _needed_methods(reach.reaches)
+        missing = [m for m in ALL_METHODS if m in needed and m not in behavior.allowed_methods]
+        if not missing:
+            continue
+        first = needed[missing[0]][0]
+        allowed = ",".join(m for m in ALL_METHODS if m in behavior.allowed_methods)
+        implemented = [r for m in missing for r in needed[m]]
+        yield finding(
+            METHODS_BLOCKED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
+            message=(f"Behavior {behavior.path_pattern} allows only {allowed}, but the API implements "
+                     f"{', '.join(missing)} under it ({_labels(implemented)})"),
+            symptom=(f"{missing[0]} {first.example_path} returns CloudFront 403 \"This distribution is not configured "
+                     "to allow the HTTP request method that was used for this request\""),
+            fix=auto(f"Allow all seven methods on behavior {behavior.path_pattern} (cached methods stay GET,HEAD)",
+                     SetAllowedMethods(behavior.path_pattern, ALL_METHODS, ("GET", "HEAD"))),
+            evidence=(
+                f"behavior {behavior.path_pattern} AllowedMethods: {allowed}",
+                f"API methods needing {', '.join(missing)}: {_labels(implemented)}"
+                + ("; CORS is configured on the API" if any(r.api.cors_configured for r in implemented) else ""),
+            ),
+            notes=_notes(behavior, reach),
+        )
+
+
+# --------------------------------------------------------------------------------------------- SigV4 and Host
+
+
+def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """Methods under the behavior use AWS_IAM and no alias is a custom domain mapped to the API."""
+    for ab in api_behaviors(dist, inv):
+        behavior = ab.behavior
+        reach = _reach_of(dist, ab, inv)
+        if reach is None or reach.host_intent is not None:
+            continue
+        hits = [r for r in reach.reaches if r.method.authorization_type == "AWS_IAM"]
+        if not hits:
+            continue
+        alias = dist.aliases[0] if dist.aliases else "an alias of the distribution"
+        api = hits[0].api
+        viewer_host = dist.aliases[0] if dist.aliases else dist.domain_name
+        ticket = (
+            f"Methods {_labels(hits)} of {api.protocol.value} API {api.id} ({api.region}) use AWS_IAM behind "
+            f"behavior {behavior.path_pattern} of distribution {dist.id}. Clients sign for the CloudFront host, "
+            f"CloudFront sends Host {reach.api_host}, and API Gateway checks the signature against that. Either "
+            f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path mapping to "
+            f"API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior (origin request "
+            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}."
+        )
+        yield finding(
+            IAM_HOST_MISMATCH, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
+            message=(f"{_labels(hits)} use AWS_IAM, but requests through {behavior.path_pattern} reach API Gateway "
+                     f"with Host {reach.api_host}, not the host clients sign for"),
+            symptom=(f"{hits[0].method.http_method if hits[0].method.http_method != 'ANY' else 'GET'} "
+                     f"https://{viewer_host}{hits[0].example_path} signed for {viewer_host} returns 403 \"The "
+                     "request signature we calculated does not match the signature you provided\""),
+            fix=manual(f"Put an API Gateway custom domain equal to the alias in front of API {api.id}, or sign "
+                       f"for {reach.api_host}", ticket),
+            evidence=(
+                f"methods with AWS_IAM: {_labels(hits)}",
+                f"Host at the API: {reach.api_host}; no alias ({', '.join(dist.aliases) or 'none'}) is an API "
+                "Gateway custom domain mapped to the API",
+            ),
+            notes=_notes(behavior, reach),
+        )
+
+
+AUTH_HEADER_DROPPED = Rule(
+    id="apigw-auth-header-dropped",
+    severity=Severity.HIGH,
+    fix_class="auto",
+    title="Methods under the behavior need the Authorization header (AWS_IAM, Cognito, a token authorizer reading "
+          "it, JWT) and are reachable with GET or HEAD (or cached OPTIONS), but the behavior does not forward it.",
+    symptom="GET 401/403 Missing Authentication Token or Unauthorized while POST works.",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) (auto).",
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html",
+    check=check_auth_header_dropped,
+)
+
+QUERY_DROPPED = Rule(
+    id="apigw-query-dropped",
+    severity=Severity.MEDIUM,
+    fix_class="auto",
+    title="REST methods under the behavior declare query-string parameters (method.request.querystring.*) but the "
+          "behavior forwards no query strings.",
+    symptom="Parameters silently missing; SigV4 signatures over the query fail.",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) (auto).",
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html",
+    check=check_query_dropped,
+)
+
+METHODS_BLOCKED = Rule(
+    id="apigw-methods-blocked",
+    severity=Severity.HIGH,
+    fix_class="auto",
+    title="The behavior's AllowedMethods lack a method the API implements under its paths (POST, PUT, PATCH, "
+          "DELETE; ANY counts as all; OPTIONS when the API defines OPTIONS methods or CORS).",
+    symptom='CloudFront 403 "This distribution is not configured to allow the HTTP request method that was used for '
+            'this request", or 405 from the wrong origin.',
+    remediation="All seven methods; cached methods stay GET,HEAD (auto).",
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html",
+    check=check_methods_blocked,
+)
+
+IAM_HOST_MISMATCH = Rule(
+    id="apigw-iam-host-mismatch",
+    severity=Severity.HIGH,
+    fix_class="manual",
+    title="Methods under the behavior use AWS_IAM and there is no Host intent: clients sign for the CloudFront "
+          "host, CloudFront rewrites Host, API Gateway verifies against its own host.",
+    symptom='403 "The request signature we calculated does not match the signature you provided".',
+    remediation="A regional custom domain equal to the alias on the API, Host forwarded (AllViewer), base path "
+                "mapping; or clients sign for the API host (manual).",
+    url="https://repost.aws/knowledge-center/api-gateway-iam-sigv4-mismatch",
+    check=check_iam_host_mismatch,
+)
+
+RULES: tuple[Rule, ...] = (AUTH_HEADER_DROPPED, QUERY_DROPPED, METHODS_BLOCKED, IAM_HOST_MISMATCH)

@@ -1,0 +1,230 @@
+"""Where requests go: behaviors whose paths reach no API method, and behaviors CloudFront can never choose.
+
+Sources: ../shared/reference/aws-facts.md section 4 (path patterns, OriginPath) and 6 (API Gateway routing).
+The matching itself lives in ``edgemedic.pathmatch`` and ``edgemedic.router``; these rules only ask them.
+
+Decisions:
+- A behavior with a viewer-request CloudFront Function, or a viewer-request / origin-request Lambda@Edge, may
+  rewrite the path before it reaches the origin (stripping a prefix is the usual fix for this very problem), and
+  edgemedic cannot read what the code does: ``apigw-path-unroutable`` does not fire for it.
+- When the viewer Host is forwarded without host intent, API Gateway answers 403 before routing any path
+  (``apigw-host-forwarded``). Paths are then judged as API Gateway will see them once that auto fix is applied
+  (Host = the origin domain), like the request rules do, so one scan lists every fix a person needs: seed 000
+  has both problems, and fixing Host alone still leaves "Missing Authentication Token".
+- A behavior that every earlier pattern already takes is ``behavior-shadowed``'s, not ``apigw-path-unroutable``'s.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
+from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
+from ..pathmatch import covers, example_path, overlap, shadowed_by
+from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
+from .common import api_behaviors, approve, behaviors_of, finding, manual
+
+_PATH_REWRITING_EVENTS = frozenset({"viewer-request"})
+_LAMBDA_PATH_REWRITING_EVENTS = frozenset({"viewer-request", "origin-request"})
+
+
+def may_rewrite_path(behavior: Behavior) -> bool:
+    """Whether code at the edge can change the path between the viewer and the origin."""
+    return bool(_PATH_REWRITING_EVENTS & set(behavior.function_events)
+                or _LAMBDA_PATH_REWRITING_EVENTS & set(behavior.lambda_events))
+
+
+# --------------------------------------------------------------------------------------------- apigw-path-unroutable
+
+
+def _candidate_origin_paths(origin: Origin, inv: Inventory, reach: Reachability) -> list[str]:
+    candidates = [""]
+    target = origin.api
+    if reach.host_intent is None and target is not None and target.via == "execute-api" and target.api_id:
+        api = inv.api(target.region, target.api_id)
+        if api is not None:
+            candidates += ["/" + stage for stage in api.stages if stage != "$default"]
+    return [c for c in dict.fromkeys(candidates) if c != reach.origin_path]
+
+
+def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv: Inventory,
+                     reach: Reachability, example: str) -> Fix:
+    """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
+    siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
+    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True).routable]
+    fits, partial = [], []
+    for candidate in _candidate_origin_paths(origin, inv, reach):
+        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True).routable:
+            continue
+        broken = [b.path_pattern for b in working
+                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True).routable]
+        (partial if broken else fits).append((candidate, broken))
+    if len(fits) == 1:
+        path = fits[0][0]
+        return approve(f"Set OriginPath of origin {origin.id} to {path or '(empty)'} so that {behavior.path_pattern} "
+                       "reaches the API", SetOriginPath(origin.id, path))
+    options = [
+        f"a different OriginPath on origin {origin.id}"
+        + (f" ({', '.join(repr(c) for c, _ in fits)} each work for this behavior)" if fits else "")
+        + "".join(f"; OriginPath {c or '(empty)'} would break behavior(s) {', '.join(b)}" for c, b in partial),
+        f"a CloudFront Function (viewer request) on {behavior.path_pattern} that strips the prefix the API does not "
+        "know",
+        f"resources (routes) in the API under the path CloudFront sends, e.g. {reach.origin_path}{example}",
+        "a custom domain base path mapping that matches the path CloudFront sends",
+    ]
+    ticket = (f"Behavior {behavior.path_pattern} of distribution {dist.id} sends {reach.origin_path}{example} to "
+              f"{reach.api_host}, which routes it nowhere. Options: " + "; ".join(f"({i}) {o}" for i, o in
+                                                                                   enumerate(options, 1)) + ".")
+    return manual(f"Make {behavior.path_pattern} reach the API (OriginPath, path rewrite, resources or mapping)",
+                  ticket)
+
+
+def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """No viewer path through an API behavior reaches a method of the API."""
+    for ab in api_behaviors(dist, inv):
+        behavior, origin = ab.behavior, ab.origin
+        if may_rewrite_path(behavior):
+            continue  # see the module docstring
+        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        if not reach.known or reach.routable:
+            continue
+        example = reach.example_unroutable or "/"
+        api_path = reach.origin_path + example
+        result = route(reach.api_host or origin.domain_name, api_path, inv, region=origin.api.region)
+        if result.error == WEBSOCKET_HANDSHAKE_FAILED:
+            symptom = f"A WebSocket connection to {example} fails its handshake ({result.explanation})"
+        else:
+            symptom = f"GET {example} returns {result.status} {result.error}"
+        fix = _origin_path_fix(dist, behavior, origin, inv, reach, example)
+        apis = sorted({f"{e.api.protocol.value} API {e.api.id}" for e in ab.apis.entries})
+        evidence = [
+            f"OriginPath of origin {origin.id}: {reach.origin_path or '(empty)'}",
+            f"path at the API: {api_path} (Host {reach.api_host})"
+            + (f", host intent: custom domain {reach.host_intent.name}" if reach.host_intent else ""),
+            f"API Gateway: {result.explanation}",
+        ]
+        evidence += [_api_summary(e.api) for e in ab.apis.entries]
+        yield finding(
+            PATH_UNROUTABLE, dist, behavior=behavior.path_pattern, origin=origin.id,
+            message=(f"No path through behavior {behavior.path_pattern} reaches a method of "
+                     f"{', '.join(apis) or 'the API'}: CloudFront sends OriginPath + the full viewer path "
+                     f"(e.g. {api_path}) and API Gateway routes none of them"),
+            symptom=symptom, fix=fix, evidence=evidence, notes=reach.notes,
+        )
+
+
+def _api_summary(api: Api) -> str:
+    if api.protocol is ApiProtocol.WEBSOCKET:
+        return f"WebSocket API {api.id}: stages {', '.join(api.stages) or 'none'}"
+    kind = "resources" if api.protocol is ApiProtocol.REST else "routes"
+    names = ", ".join(dict.fromkeys(
+        (m.route_key or r.path) if api.protocol is ApiProtocol.HTTP else r.path
+        for r in api.resources for m in r.methods)) or "none"
+    extra = ", $default route" if api.default_route is not None else ""
+    return f"{api.protocol.value} API {api.id}: stages {', '.join(api.stages) or 'none'}; {kind} {names}{extra}"
+
+
+# --------------------------------------------------------------------------------------------- behavior-shadowed
+
+
+def _moves(dist: Distribution) -> dict[str, tuple[tuple[MoveBehavior, ...], tuple[str, ...]]]:
+    """For each shadowed behavior: the moves that free it, and the behaviors the move would shadow in turn.
+
+    Moves are planned on a working order in behavior order, so that nested shadowing (``/api/*`` before
+    ``/api/v1/*`` before ``/api/v1/admin/*``) ends most specific first. A behavior's changes include the moves
+    of the behaviors it is placed relative to: each fix works alone and all of them together (moves are
+    idempotent).
+    """
+    order = [b.path_pattern for b in dist.behaviors if not b.is_default]
+    plans: dict[str, tuple[tuple[MoveBehavior, ...], tuple[str, ...]]] = {}
+    for pattern in list(order):
+        index = order.index(pattern)
+        coverer = next((p for p in order[:index] if covers(p, pattern)), None)
+        if coverer is None:
+            continue
+        start = order.index(coverer)
+        newly_shadowed = tuple(p for p in order[start:index] if covers(pattern, p))
+        if newly_shadowed:
+            plans[pattern] = ((), newly_shadowed)
+            continue
+        before_moves = plans.get(coverer, ((), ()))[0]
+        plans[pattern] = ((*before_moves, MoveBehavior(pattern, coverer)), ())
+        order.insert(start, order.pop(index))
+    return plans
+
+
+def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
+    """An earlier behavior's pattern matches every path a later behavior's pattern matches."""
+    plans = None
+    for index, behavior in enumerate(dist.behaviors):
+        shadow = shadowed_by(dist, behavior)
+        if shadow is None:
+            continue
+        plans = plans if plans is not None else _moves(dist)
+        moves, newly_shadowed = plans.get(behavior.path_pattern, ((), ()))
+        position = dist.behaviors.index(shadow)
+        example = example_path(behavior.path_pattern) or behavior.path_pattern
+        evidence = [
+            f"behavior {shadow.path_pattern} (position {position + 1}, origin {shadow.target_origin_id}) matches "
+            f"every path that {behavior.path_pattern} (position {index + 1}, origin {behavior.target_origin_id}) "
+            "matches; CloudFront uses the first match",
+            f"e.g. {example} is served by {shadow.path_pattern}",
+        ]
+        notes: list[str] = []
+        if moves:
+            fix = approve(f"Move behavior {behavior.path_pattern} before {moves[-1].before}", *moves)
+            for other in dist.behaviors[position:index]:
+                if other.path_pattern == moves[-1].before or covers(other.path_pattern, behavior.path_pattern):
+                    continue
+                both = overlap(behavior.path_pattern, other.path_pattern)
+                if both is not None:
+                    notes.append(f"after the move, paths both {behavior.path_pattern} and {other.path_pattern} match "
+                                 f"(e.g. {both}) go to {behavior.target_origin_id} instead of "
+                                 f"{other.target_origin_id}")
+        else:
+            others = ", ".join(newly_shadowed)
+            fix = manual(
+                f"Remove or narrow one of the behaviors {behavior.path_pattern} and {others}",
+                f"Behavior {behavior.path_pattern} of distribution {dist.id} is shadowed by {shadow.path_pattern}, "
+                f"and moving it first would shadow {others} instead (the patterns match the same paths). Delete the "
+                "duplicate behavior or change one of the patterns.",
+            )
+        yield finding(
+            BEHAVIOR_SHADOWED, dist, behavior=behavior.path_pattern, origin=behavior.target_origin_id,
+            message=(f"Behavior {behavior.path_pattern} is never used: the earlier behavior {shadow.path_pattern} "
+                     "matches every path it matches"),
+            symptom=(f"A request for {example} is answered by origin {shadow.target_origin_id} "
+                     f"(behavior {shadow.path_pattern}), never by {behavior.target_origin_id}"),
+            fix=fix, evidence=evidence, notes=notes,
+        )
+
+
+PATH_UNROUTABLE = Rule(
+    id="apigw-path-unroutable",
+    severity=Severity.HIGH,
+    fix_class="approve/manual",
+    title="The behavior leads nowhere: no viewer path its pattern matches reaches a method of the API, given the "
+          "Host and path at the API (OriginPath + full viewer path).",
+    symptom='REST: 403 {"message":"Missing Authentication Token"}; HTTP: 404 {"message":"Not Found"}; WebSocket: the '
+            "handshake fails.",
+    remediation="Where exactly one OriginPath makes the behavior reach the API without breaking the origin's other "
+                "behaviors, that OriginPath (approve); otherwise a ticket naming the options: a different "
+                "OriginPath, a CloudFront Function that strips the prefix, resources under the prefix, or a base "
+                "path mapping (manual).",
+    url="https://repost.aws/knowledge-center/api-gateway-domain-cloudfront",
+    check=check_path_unroutable,
+)
+
+BEHAVIOR_SHADOWED = Rule(
+    id="behavior-shadowed",
+    severity=Severity.MEDIUM,
+    fix_class="approve",
+    title="A cache behavior can never be chosen because an earlier behavior's pattern matches every path it "
+          "matches (first match wins; * and ? wildcards; case-sensitive; leading / optional).",
+    symptom="Requests meant for one origin go to another, e.g. API calls answered by S3 with NoSuchKey or 405.",
+    remediation="Move the shadowed behavior before the one that shadows it (approve).",
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html"
+        "#DownloadDistValuesPathPattern",
+    check=check_shadowed,
+)
+
+RULES: tuple[Rule, ...] = (PATH_UNROUTABLE, BEHAVIOR_SHADOWED)
