@@ -1,0 +1,464 @@
+"""The ``edgemedic`` command: scan, fix, rules, demo.
+
+    edgemedic scan [--format table|json|sarif] [--output FILE] [--fail-on SEVERITY] [--region R ...]
+                   [--distribution ID ...] [--probe]
+    edgemedic fix [--class auto|approve] [--dry-run] [--yes] [--distribution ID ...] [--region R ...]
+    edgemedic rules [--format table|markdown|json]
+    edgemedic demo
+
+Exit codes: 0 nothing to report (scan: nothing at or above ``--fail-on``; fix: every distribution applied, had
+nothing to do, or was only previewed), 1 findings (scan) or a distribution that failed or was rolled back (fix),
+2 usage, credentials or any other error, said in one line on stderr (``--debug`` adds the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
+
+from . import report
+from .errors import CredentialsError, EdgemedicError, NotFoundError
+from .findings import Finding, FixClass, Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .act.apply import ApplyResult
+    from .aws import Clients
+    from .model import Distribution, Inventory
+    from .plan import Plan
+
+PROG = "edgemedic"
+FAIL_ON_NEVER = "never"
+FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
+ALL_CLASSES = frozenset(FixClass)
+
+STATUS_TEXT = {
+    "applied": "applied",
+    "nothing-to-do": "nothing to do",
+    "dry-run": "dry run, nothing sent",
+    "declined": "declined, nothing sent",
+    "rolled-back": "rolled back",
+    "failed": "failed",
+}
+
+
+class UsageError(EdgemedicError):
+    """The command line is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line (UsageError) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+# --------------------------------------------------------------------------------------------- the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: the credential chain)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="log AWS calls and show tracebacks")
+
+    parser = _Parser(prog=PROG, parents=[common], description=(
+        "Finds and heals misconfigurations of CloudFront in front of API Gateway."))
+    parser.add_argument("--version", action="version", version=f"{PROG} {report.version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scope = argparse.ArgumentParser(add_help=False)
+    scope.add_argument("--region", dest="regions", action="extend", nargs="+", default=[], metavar="R",
+                       help="regions to search for API Gateway custom domains (execute-api origins are read in "
+                            "their own region); repeatable")
+    scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
+                       metavar="ID", help="only these distributions (default: every one in the account)")
+
+    scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
+                               description="Read every distribution and the APIs behind it; change nothing.")
+    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
+                      default=Severity.LOW.value,
+                      help="exit 1 when a finding is at least this severe (default: low; 'never' always exits 0)")
+    scan.add_argument("--probe", action="store_true",
+                      help="also open a TLS connection to custom origins to check their certificates")
+    scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
+
+    fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
+                              description="Plan the fixes of one class, show them as diffs and apply them "
+                                          "(asks first unless --yes).")
+    fix.add_argument("--class", dest="fix_class", choices=tuple(FIX_CLASSES), default="auto",
+                     help="auto: safe fixes (default); approve: patches a person should say yes to")
+    fix.add_argument("--dry-run", action="store_true", help="show the plans, send nothing")
+    fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+
+    rules = commands.add_parser("rules", parents=[common], help="list the rule catalog")
+    rules.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+
+    commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
+                        description="Build five broken setups and a healthy one on an in-process emulator, "
+                                    "find what is wrong, fix what is safe, and show what is left.")
+    return parser
+
+
+# --------------------------------------------------------------------------------------------- shared steps
+
+
+@dataclasses.dataclass
+class ScanResult:
+    inventory: "Inventory"
+    findings: list[Finding]
+    warnings: list[str]
+
+    def distribution(self, distribution_id: str) -> "Distribution | None":
+        for dist in self.inventory.distributions:
+            if dist.id == distribution_id:
+                return dist
+        return None
+
+
+def make_clients(args: argparse.Namespace) -> "Clients":
+    from botocore.exceptions import ProfileNotFound
+
+    from .aws import Clients
+
+    profile = getattr(args, "profile", None)
+    try:
+        clients = Clients.from_environment(profile=profile)
+    except ProfileNotFound as exc:
+        raise CredentialsError(f"{exc}; check --profile / AWS_PROFILE against ~/.aws/config") from exc
+    if clients.session.get_credentials() is None:
+        raise CredentialsError("no AWS credentials found: pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID, "
+                               "or run where an instance or task role is available")
+    return clients
+
+
+def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
+             probe: bool = False, probe_timeout: float = 3.0) -> ScanResult:
+    """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
+    from . import collect, engine
+
+    inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
+                          probe_timeout=probe_timeout)
+    found = {dist.id for dist in inv.distributions}
+    missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
+    if missing:
+        # A distribution the person named and we could not read is an error, not a clean bill of health.
+        why = next((w for w in inv.warnings if missing[0] in w), "not found")
+        raise NotFoundError(f"distribution {missing[0]} was not scanned ({why}); check the id with "
+                            "`aws cloudfront list-distributions`")
+    errors = engine.RuleErrors()
+    findings = engine.scan(inv, errors=errors)
+    return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
+
+
+def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
+    """Each auto/approve finding's own plan diff (what fixing only it would change)."""
+    from . import plan
+
+    diffs: dict[report.FindingKey, str | None] = {}
+    problems: list[str] = []
+    for finding in result.findings:
+        dist = result.distribution(finding.distribution)
+        if dist is None or not finding.fix.changes:
+            continue
+        try:
+            built = plan.build_plan(dist, [finding], classes=ALL_CLASSES)
+        except EdgemedicError as exc:
+            problems.append(f"no diff for {finding.rule} on {finding.distribution}: {_one_line(exc)}")
+            continue
+        diffs[finding.key] = built.diff if built is not None else None
+    return diffs, problems
+
+
+def _replace_distribution(inv: "Inventory", dist: "Distribution") -> "Inventory":
+    others = tuple(d for d in inv.distributions if d.id != dist.id)
+    return dataclasses.replace(inv, distributions=(*others, dist))
+
+
+class Fixer:
+    """Applies the fixes of some classes, distribution by distribution, through ``act.apply.apply_fixes``.
+
+    ``plan_for`` re-reads the distribution from the config apply_fixes just fetched (so a person's concurrent edit
+    is planned on, not overwritten) and ``verify`` says which targeted findings survived the update.
+    """
+
+    def __init__(self, clients: "Clients", inv: "Inventory", classes: frozenset[FixClass]):
+        from . import collect
+
+        self.clients = clients
+        self.inv = inv
+        self.classes = classes
+        self.resolver = collect.PolicyResolver(clients.cloudfront())
+
+    def _evaluate(self, summary: dict, config: dict, etag: str) -> tuple["Distribution", list[Finding]]:
+        from . import collect, engine
+
+        dist = collect.distribution_from_config(summary, config, etag, self.resolver, self.inv.custom_domains)
+        return dist, engine.evaluate(dist, _replace_distribution(self.inv, dist))
+
+    def apply(self, dist: "Distribution", *, dry_run: bool, confirm: Callable[["Plan"], bool] | None,
+              ) -> "ApplyResult":
+        from . import plan
+        from .act.apply import apply_fixes
+
+        summary = {"Id": dist.id, "ARN": dist.arn, "DomainName": dist.domain_name, "Status": dist.status}
+        targeted: dict[str, set] = {"keys": set()}
+
+        def plan_for(config: dict, etag: str) -> "Plan | None":
+            fresh, findings = self._evaluate(summary, config, etag)
+            chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
+            built = plan.build_plan(fresh, chosen, classes=self.classes)
+            targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
+            return built
+
+        def verify(config: dict, etag: str) -> list[Finding]:
+            _, findings = self._evaluate(summary, config, etag)
+            return [f for f in findings if f.key in targeted["keys"]]
+
+        return apply_fixes(self.clients.cloudfront(), dist.id, plan_for, verify=verify, dry_run=dry_run,
+                           confirm=confirm)
+
+
+def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass], *, dry_run: bool,
+              confirm: Callable[["Plan"], bool] | None, console: "Console",
+              show_plans: bool = True) -> list["ApplyResult"]:
+    """Apply (or preview) the fixes of ``classes`` on every scanned distribution; print diffs and outcomes.
+
+    ``confirm=None`` applies without asking (``fix --yes``, the demo)."""
+    from .act.apply import ApplyResult
+
+    fixer = Fixer(clients, scan.inventory, classes)
+    shown: set[str] = set()
+
+    def show_then_confirm(built: "Plan") -> bool:
+        if show_plans:
+            show_plan(console, built)
+        shown.add(built.config_hash)
+        return confirm(built) if confirm is not None else True
+
+    results: list[ApplyResult] = []
+    for dist in scan.inventory.distributions:
+        wanted = [f for f in scan.findings
+                  if f.distribution == dist.id and f.fix.fix_class in classes and f.fix.changes]
+        if not wanted:
+            result = ApplyResult(dist.id, "nothing-to-do", None, 0, dist.etag, "no findings of this class")
+        else:
+            try:
+                result = fixer.apply(dist, dry_run=dry_run, confirm=show_then_confirm)
+            except EdgemedicError as exc:
+                result = ApplyResult(dist.id, "failed", None, 0, None, _one_line(exc))
+        if show_plans and result.plan is not None and result.plan.config_hash not in shown:
+            show_plan(console, result.plan)
+        print_outcome(console, result)
+        results.append(result)
+    return results
+
+
+def show_plan(console: "Console", built: "Plan") -> None:
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    console.print(Text(f"Plan for {built.distribution_id} ({built.fix_class.value}):", style="bold"))
+    for line in built.summary:
+        console.print(Text(f"  - {line}"))
+    console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default"))
+
+
+def print_outcome(console: "Console", result: "ApplyResult") -> None:
+    from rich.text import Text
+
+    style = {"applied": "green", "nothing-to-do": "dim", "rolled-back": "red", "failed": "bold red"}
+    line = Text(f"{result.distribution_id}: {STATUS_TEXT.get(result.status, result.status)}",
+                style=style.get(result.status, "yellow"))
+    detail = result.message
+    if result.status == "applied" and result.plan is not None:
+        fixed = ", ".join(sorted({f.rule for f in result.plan.findings}))
+        detail = f"{len(result.plan.changes)} change(s) in {result.attempts} attempt(s), fixed {fixed}"
+    if detail:
+        line.append(f" - {detail}", style="default")
+    console.print(line)
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+
+def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
+    clients = clients or make_clients(args)
+    result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
+                      probe_timeout=args.probe_timeout)
+    warnings = list(result.warnings)
+    out: TextIO
+    with _output(args.output) as out:
+        if args.format == "json":
+            diffs, problems = finding_diffs(result)
+            out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
+        elif args.format == "sarif":
+            import json
+
+            from .rules import RULES
+
+            out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+        else:
+            console = report.make_console(out, plain=args.output is not None)
+            report.render_table(console, result.findings, warnings, result.inventory.distributions)
+    if args.fail_on == FAIL_ON_NEVER:
+        return 0
+    threshold = Severity(args.fail_on)
+    return 1 if any(f.severity.at_least(threshold) for f in result.findings) else 0
+
+
+def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) -> int:
+    interactive = not args.yes and not args.dry_run
+    if interactive and not _isatty(stdin):
+        raise UsageError("not asking for confirmation without a terminal: pass --yes to apply, "
+                         "or --dry-run to only show the plans")
+    clients = clients or make_clients(args)
+    classes = FIX_CLASSES[args.fix_class]
+    console = report.make_console()
+    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions)
+    for warning in scan.warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False)
+
+    def ask(built: "Plan") -> bool:
+        console.print(f"Apply these changes to {built.distribution_id}? [y/N] ", end="", markup=False)
+        answer = stdin.readline().strip().lower()
+        return answer in {"y", "yes"}
+
+    results = run_fixes(clients, scan, classes, dry_run=args.dry_run, confirm=None if not interactive else ask,
+                        console=console)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    console.print(", ".join(f"{n} {STATUS_TEXT.get(s, s)}" for s, n in counts.items()) or "no distributions",
+                  markup=False)
+    others = [f for f in scan.findings if f.fix.fix_class not in classes]
+    if others:
+        console.print(f"{len(others)} finding(s) of other fix classes remain; `edgemedic scan` lists them.",
+                      markup=False)
+    return 1 if any(r.status in {"failed", "rolled-back"} for r in results) else 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from .rules import RULES
+
+    if args.format == "markdown":
+        sys.stdout.write(report.rules_markdown(RULES))
+    elif args.format == "json":
+        sys.stdout.write(report.rules_json(RULES))
+    else:
+        report.render_rules_table(report.make_console(), RULES)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    return demo.run(report.make_console())
+
+
+# --------------------------------------------------------------------------------------------- plumbing
+
+
+class _output:
+    """stdout, or FILE opened for writing (created only once there is something to write)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.file: TextIO | None = None
+
+    def __enter__(self) -> TextIO:
+        if self.path is None:
+            return sys.stdout
+        try:
+            self.file = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.path}: {exc.strerror}") from exc
+        return self.file
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what failed and what to do."""
+    from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError,
+                                     NoRegionError, PartialCredentialsError)
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return f"no usable AWS credentials ({_one_line(exc)}): pass --profile or set AWS_PROFILE / AWS_ACCESS_KEY_ID"
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "Error"), error.get("Message", "")
+        operation = getattr(exc, "operation_name", "an AWS call")
+        hint = ""
+        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+            hint = "; grant the permission to the identity edgemedic runs as"
+        elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+                      "SignatureDoesNotMatch"}:
+            hint = "; refresh the credentials (aws sso login, or new keys)"
+        return _one_line(f"AWS answered {code} to {operation}: {message}{hint}")
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach AWS: {_one_line(exc)} (check the network, AWS_ENDPOINT_URL and the region)"
+    if isinstance(exc, NoRegionError):
+        return "no AWS region configured: set AWS_REGION or a region in the profile"
+    if isinstance(exc, BotoCoreError):
+        return _one_line(exc)
+    if isinstance(exc, EdgemedicError):
+        return _one_line(exc)
+    return f"unexpected {type(exc).__name__}: {_one_line(exc)} (run with --debug for the traceback)"
+
+
+def main(argv: Sequence[str] | None = None, *, clients: "Clients | None" = None,
+         stdin: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code. ``clients`` lets tests and the demo pass emulator clients."""
+    args: argparse.Namespace | None = None
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        if getattr(args, "debug", False):
+            logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+            logging.getLogger("botocore").setLevel(logging.INFO)
+        if args.command is None:
+            raise UsageError(f"choose a command: scan, fix, rules or demo (see {PROG} --help)")
+        if args.command == "scan":
+            return cmd_scan(args, clients)
+        if args.command == "fix":
+            return cmd_fix(args, clients, stdin or sys.stdin)
+        if args.command == "rules":
+            return cmd_rules(args)
+        return cmd_demo(args)
+    except SystemExit as exc:  # --help and --version end here
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `edgemedic scan | head`: the reader left, nothing more to say
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every error becomes one line and exit 2
+        if args is not None and getattr(args, "debug", False):
+            traceback.print_exc(file=sys.stderr)
+        prefix = f"{PROG}: error: " if isinstance(exc, UsageError) else f"{PROG}: "
+        print(prefix + describe_error(exc), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""Findings and the rule catalog, told to people (rich tables) and to machines (JSON, SARIF 2.1.0, markdown).
+
+Pure rendering: nothing here reads AWS. The README's rule table is generated from the rules' own metadata::
+
+    python -m edgemedic.report --update-readme          # rewrite the table between the markers
+    python -m edgemedic.report --check-readme           # exit 1 when the README is out of date (CI)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence, TextIO
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .findings import Finding, Rule, Severity
+from .model import DEFAULT_PATTERN, Distribution
+
+README_START = "<!-- rules:start -->"
+README_END = "<!-- rules:end -->"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/edgemedic/edgemedic"
+
+SEVERITIES: tuple[Severity, ...] = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+SEVERITY_STYLE = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Severity.MEDIUM: "yellow",
+                  Severity.LOW: "cyan"}
+# SARIF has three levels; critical and high both break requests, so both are errors.
+SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
+# GitHub code scanning ranks results by this property (CVSS-like scale, >= 9.0 critical, >= 7.0 high).
+SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
+
+FindingKey = tuple[str, str, str, str]
+
+
+def version() -> str:
+    try:
+        return metadata.version("edgemedic")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
+
+
+def behavior_label(pattern: str) -> str:
+    if not pattern:
+        return "(whole distribution)"
+    return "default (*)" if pattern == DEFAULT_PATTERN else pattern
+
+
+def logical_location(finding: Finding) -> str:
+    """``distribution/E123/behavior/<pattern>``: where the finding lives, for SARIF and ticket titles."""
+    name = f"distribution/{finding.distribution}"
+    return f"{name}/behavior/{finding.behavior}" if finding.behavior else name
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[Severity, int]:
+    counts = Counter(f.severity for f in findings)
+    return {severity: counts.get(severity, 0) for severity in SEVERITIES}
+
+
+def counts_line(findings: Sequence[Finding]) -> str:
+    """``3 findings: 2 high, 1 medium`` (``no findings``)."""
+    if not findings:
+        return "no findings"
+    parts = [f"{n} {s.value}" for s, n in severity_counts(findings).items() if n]
+    noun = "finding" if len(findings) == 1 else "findings"
+    return f"{len(findings)} {noun}: " + ", ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------- JSON
+
+
+def finding_record(finding: Finding, diff: str | None = None) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "distribution": finding.distribution,
+        "behavior": finding.behavior,
+        "origin": finding.origin,
+        "message": finding.message,
+        "symptom": finding.symptom,
+        "evidence": list(finding.evidence),
+        "notes": list(finding.notes),
+        "fix": {
+            "class": finding.fix.fix_class.value,
+            "summary": finding.fix.summary,
+            "diff": diff,
+            "ticket": finding.fix.ticket or None,
+        },
+    }
+
+
+def render_json(findings: Sequence[Finding], warnings: Sequence[str],
+                diffs: Mapping[FindingKey, str | None] | None = None) -> str:
+    """The machine-readable scan: ``{"findings": [...], "warnings": [...]}``."""
+    diffs = diffs or {}
+    document = {
+        "findings": [finding_record(f, diffs.get(f.key)) for f in findings],
+        "warnings": list(warnings),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------------------------- SARIF
+
+
+def _rule_name(rule_id: str) -> str:
+    return "".join(part.capitalize() for part in rule_id.replace("_", "-").split("-"))
+
+
+def sarif_rule(rule: Rule) -> dict[str, Any]:
+    severity = Severity(rule.severity)
+    return {
+        "id": rule.id,
+        "name": _rule_name(rule.id),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": f"{rule.title} What the user sees: {rule.symptom}"},
+        "help": {"text": f"{rule.remediation} ({rule.fix_class})", "markdown": f"{rule.remediation} "
+                 f"(fix class `{rule.fix_class}`). See [AWS documentation]({rule.url})."},
+        "helpUri": rule.url,
+        "defaultConfiguration": {"level": SARIF_LEVEL[severity]},
+        "properties": {"tags": ["cloudfront", "api-gateway", "misconfiguration"], "precision": "high",
+                       "security-severity": SECURITY_SEVERITY[severity], "fix-class": rule.fix_class},
+    }
+
+
+def sarif_result(finding: Finding, rule_index: int | None) -> dict[str, Any]:
+    text = f"{finding.message} What the user sees: {finding.symptom} Fix ({finding.fix.fix_class.value}): " \
+           f"{finding.fix.summary}"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "level": SARIF_LEVEL[finding.severity],
+        "message": {"text": text},
+        "locations": [{
+            "logicalLocations": [{
+                "fullyQualifiedName": logical_location(finding),
+                "name": finding.behavior or finding.distribution,
+                "kind": "resource",
+            }],
+        }],
+        "partialFingerprints": {"edgemedicFinding/v1": "|".join(finding.key)},
+        "properties": {
+            "severity": finding.severity.value,
+            "distribution": finding.distribution,
+            "behavior": finding.behavior,
+            "origin": finding.origin,
+            "evidence": list(finding.evidence),
+            "notes": list(finding.notes),
+            "fixClass": finding.fix.fix_class.value,
+            "fixSummary": finding.fix.summary,
+        },
+    }
+    if rule_index is not None:
+        result["ruleIndex"] = rule_index
+    return result
+
+
+def render_sarif(findings: Sequence[Finding], rules: Sequence[Rule], *, warnings: Sequence[str] = ()) -> dict:
+    """A SARIF 2.1.0 log with one run: the catalog as ``tool.driver.rules``, one result per finding."""
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "edgemedic",
+            "version": version(),
+            "informationUri": INFORMATION_URI,
+            "rules": [sarif_rule(rule) for rule in rules],
+        }},
+        "results": [sarif_result(f, index.get(f.rule)) for f in findings],
+        "invocations": [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [
+                {"level": "warning", "message": {"text": warning}} for warning in warnings
+            ],
+        }],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+# --------------------------------------------------------------------------------------------- tables for people
+
+
+def make_console(file: TextIO | None = None, *, plain: bool = False) -> Console:
+    """A console on ``file``; rich itself turns colors off for NO_COLOR and for anything that is not a terminal.
+
+    Output that is not a terminal gets 120 columns (rich's 80 wraps every message) unless COLUMNS says otherwise.
+    """
+    file = file or sys.stdout
+    is_tty = bool(getattr(file, "isatty", lambda: False)())
+    width = None if is_tty else 120
+    return Console(file=file, highlight=False, soft_wrap=False, width=width,
+                   no_color=True if plain else None, force_terminal=False if plain else None)
+
+
+def _finding_cell(finding: Finding) -> Group:
+    lines = [Text(finding.message)]
+    lines.append(Text.assemble(("Symptom: ", "bold"), finding.symptom))
+    lines.append(Text.assemble((f"Fix ({finding.fix.fix_class.value}): ", "bold green"), finding.fix.summary))
+    for item in finding.evidence:
+        lines.append(Text.assemble(("Evidence: ", "dim"), item))
+    for note in finding.notes:
+        lines.append(Text.assemble(("Note: ", "dim italic"), note))
+    return Group(*lines)
+
+
+def findings_table(findings: Sequence[Finding]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True, pad_edge=False)
+    table.add_column("Severity", no_wrap=True, width=8)
+    table.add_column("Rule", no_wrap=True, min_width=16, max_width=31)
+    table.add_column("Where", min_width=14, max_width=24)
+    table.add_column("Finding", ratio=1)
+    for f in findings:
+        parts = [("behavior ", behavior_label(f.behavior))] if f.behavior else []
+        if f.origin:
+            parts.append(("origin ", f.origin))
+        where = Text("\n").join(Text.assemble((label, "dim"), value) for label, value in parts) if parts \
+            else Text("whole distribution", style="dim")
+        table.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]), Text(f.rule), where,
+                      _finding_cell(f))
+    return table
+
+
+def distribution_heading(dist: Distribution | None, distribution_id: str) -> Text:
+    heading = Text(f"Distribution {distribution_id}", style="bold")
+    if dist is not None:
+        names = ", ".join(dist.aliases) if dist.aliases else "no aliases"
+        heading.append(f"  {dist.domain_name} ({names})", style="dim")
+    return heading
+
+
+def render_table(console: Console, findings: Sequence[Finding], warnings: Sequence[str],
+                 distributions: Sequence[Distribution] = ()) -> None:
+    """Findings grouped by distribution (every scanned one, clean ones in a line), then the warnings."""
+    by_dist: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_dist.setdefault(finding.distribution, []).append(finding)
+    known = {d.id: d for d in distributions}
+    order = [d.id for d in distributions] + [i for i in by_dist if i not in known]
+    for dist_id in order:
+        own = by_dist.get(dist_id, [])
+        heading = distribution_heading(known.get(dist_id), dist_id)
+        heading.append(f"  {counts_line(own)}", style="bold red" if own else "green")
+        console.print(heading)
+        if own:
+            console.print(findings_table(own))
+        else:
+            console.print()
+    total = Text(f"{len(order)} distribution{'s' if len(order) != 1 else ''} scanned, {counts_line(findings)}.",
+                 style="bold")
+    console.print(total)
+    if warnings:
+        console.print(Text(f"\n{len(warnings)} warning{'s' if len(warnings) != 1 else ''} "
+                           "(could not read; rules that needed it stayed silent):", style="yellow bold"))
+        for warning in warnings:
+            console.print(Text(f"  - {warning}", style="yellow"))
+
+
+# --------------------------------------------------------------------------------------------- the catalog
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def rules_markdown(rules: Sequence[Rule]) -> str:
+    """The README's rule table (GitHub markdown), one row per rule in catalog order."""
+    lines = [
+        "| id | severity | fix | when it fires | what you see | remediation |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rule in rules:
+        lines.append(
+            f"| [`{rule.id}`]({rule.url}) | {Severity(rule.severity).value} | {rule.fix_class} | "
+            f"{_cell(rule.title)} | {_cell(rule.symptom)} | {_cell(rule.remediation)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def rules_json(rules: Sequence[Rule]) -> str:
+    return json.dumps({"rules": [
+        {"id": r.id, "severity": Severity(r.severity).value, "fix_class": r.fix_class, "title": r.title,
+         "symptom": r.symptom, "remediation": r.remediation, "url": r.url}
+        for r in rules
+    ]}, indent=2) + "\n"
+
+
+def render_rules_table(console: Console, rules: Sequence[Rule]) -> None:
+    table = Table(box=box.SIMPLE_HEAD, show_lines=True, pad_edge=False)
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Fix", no_wrap=True)
+    table.add_column("When it fires / what you see", ratio=1)
+    for rule in rules:
+        severity = Severity(rule.severity)
+        table.add_row(Text(rule.id), Text(severity.value, style=SEVERITY_STYLE[severity]), Text(rule.fix_class),
+                      Group(Text(rule.title), Text.assemble(("Symptom: ", "bold"), rule.symptom),
+                            Text.assemble(("Docs: ", "dim"), rule.url, overflow="fold")))
+    console.print(table)
+
+
+def readme_with_rules(readme: str, rules: Sequence[Rule]) -> str:
+    """``readme`` with the generated table between the markers; ValueError when the markers are missing."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {README_START} ... {README_END} markers")
+    head = readme[: start + len(README_START)]
+    return f"{head}\n{rules_markdown(rules)}{readme[end:]}"
+
+
+def readme_table(readme: str) -> str:
+    """What the README holds between the markers now."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {README_START} ... {README_END} markers")
+    return readme[start + len(README_START): end].strip("\n") + "\n"
+
+
+def default_readme() -> Path:
+    # layers/edgemedic/edgemedic/report.py -> the repository root
+    return Path(__file__).resolve().parents[3] / "README.md"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgemedic.report",
+                                     description="Regenerate or check the README's rule table.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--update-readme", action="store_true", help="rewrite the table between the markers")
+    action.add_argument("--check-readme", action="store_true", help="exit 1 when the table is out of date")
+    parser.add_argument("readme", nargs="?", type=Path, default=None, help="README path (default: the repo's)")
+    args = parser.parse_args(argv)
+    from .rules import RULES
+
+    path = args.readme or default_readme()
+    current = path.read_text(encoding="utf-8")
+    wanted = readme_with_rules(current, RULES)
+    if args.check_readme:
+        if wanted != current:
+            print(f"{path}: rule table is out of date; run python -m edgemedic.report --update-readme",
+                  file=sys.stderr)
+            return 1
+        return 0
+    if wanted != current:
+        path.write_text(wanted, encoding="utf-8")
+        print(f"{path}: rule table updated ({len(RULES)} rules)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
