@@ -22,6 +22,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".edgemedic-installed"
+# The SAM CLI (for tests/functional/test_template.py: sam validate --lint, sam build) gets its own virtualenv: its
+# boto3/botocore/pydantic pins conflict with moto's and the layer's.
+SAM_VENV = ROOT / ".venv-sam"
+SAM_CLI = "aws-sam-cli==1.170.0"
 
 
 def _fingerprint() -> str:
@@ -41,6 +45,20 @@ def ensure_env() -> None:
     STAMP.write_text(_fingerprint())
 
 
+def ensure_sam() -> None:
+    stamp = SAM_VENV / ".edgemedic-installed"
+    if stamp.exists() and stamp.read_text() == SAM_CLI:
+        return
+    python = SAM_VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
+    if not python.exists():
+        print("dev.py: creating .venv-sam", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(SAM_VENV)
+    print(f"dev.py: installing {SAM_CLI} into .venv-sam", file=sys.stderr)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", SAM_CLI],
+                   check=True)
+    stamp.write_text(SAM_CLI)
+
+
 def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if task in {"help", "-h", "--help"}:
@@ -51,6 +69,7 @@ def main(argv: list[str]) -> int:
     if task == "demo":
         cmd = [str(BIN / "edgemedic"), "demo", *rest]
     elif task == "test":
+        ensure_sam()
         cmd = [str(PY), "-m", "pytest", *rest]
     elif task == "bench":
         cmd = [str(PY), str(ROOT / "benchmarks" / "run.py"), *rest]

@@ -1,0 +1,39 @@
+"""The IAM actions behind the boto3 calls edgemedic's functions make (Cloud Custodian style: code declares, a test
+compares with the template). ``action_for`` maps a recorded call to its action so tests can check that every
+call a handler made on moto is covered by what its function declares.
+"""
+from __future__ import annotations
+
+import re
+
+# What the collector reads (edgemedic.collect): CloudFront, the APIs behind origins, custom domains, load
+# balancers, certificates, Route 53 aliases. API Gateway authorizes every read of v1 and v2 as apigateway:GET.
+READ_ACTIONS = (
+    "cloudfront:ListDistributions",
+    "cloudfront:GetDistribution",
+    "cloudfront:GetDistributionConfig",
+    "cloudfront:GetCachePolicy",
+    "cloudfront:GetOriginRequestPolicy",
+    "apigateway:GET",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeListenerCertificates",
+    "acm:DescribeCertificate",
+    "route53:ListHostedZones",
+    "route53:ListResourceRecordSets",
+)
+UPDATE_DISTRIBUTION = ("cloudfront:UpdateDistribution",)
+
+_PREFIX = {"apigatewayv2": "apigateway", "elbv2": "elasticloadbalancing"}
+_VERSION = re.compile(r"\d{4}_\d{2}_\d{2}$")
+_APIGW_VERB = (("Get", "GET"), ("Create", "POST"), ("Put", "PUT"), ("Update", "PATCH"), ("Delete", "DELETE"))
+
+
+def action_for(service: str, operation: str) -> str:
+    """``("cloudfront", "GetDistributionConfig2020_05_31")`` -> ``"cloudfront:GetDistributionConfig"``."""
+    operation = _VERSION.sub("", operation)
+    if service in {"apigateway", "apigatewayv2"}:
+        for prefix, verb in _APIGW_VERB:
+            if operation.startswith(prefix):
+                return f"apigateway:{verb}"
+    return f"{_PREFIX.get(service, service)}:{operation}"

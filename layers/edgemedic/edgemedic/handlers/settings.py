@@ -1,0 +1,110 @@
+"""The functions' settings: read once from the environment the template sets, typed, validated.
+
+    settings = Settings.from_environ(os.environ)
+    settings.mode_for(finding)        # Mode.AUTO / APPROVE / NOTIFY / OFF
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Mapping
+
+from ..findings import Finding, FixClass
+from .exceptions import SettingsError
+
+
+class Mode(StrEnum):
+    """What edgemedic does with a finding. Ordered: a mode never exceeds what its fix class allows."""
+
+    AUTO = "auto"  # apply the fix, verify, roll back on failure
+    APPROVE = "approve"  # store the plan as pending and ask a person
+    NOTIFY = "notify"  # only tell
+    OFF = "off"  # record in the audit log, nothing else
+
+    @property
+    def rank(self) -> int:
+        return {"auto": 3, "approve": 2, "notify": 1, "off": 0}[self.value]
+
+
+# The most a fix class may do: a manual fix is never applied, an approve fix never without a person.
+CEILING = {FixClass.AUTO: Mode.AUTO, FixClass.APPROVE: Mode.APPROVE, FixClass.MANUAL: Mode.NOTIFY}
+
+
+def _mode(name: str, value: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a mode: use one of auto, approve, notify, off") from None
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no", ""}:
+        return False
+    raise SettingsError(f"{name}={value!r} is not a boolean: use true or false")
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+
+
+def _rule_modes(value: str) -> dict[str, Mode]:
+    """``"apigw-response-cached=notify, behavior-shadowed=off"`` -> {rule id: mode}."""
+    modes: dict[str, Mode] = {}
+    for item in _list(value):
+        rule, sep, mode = item.partition("=")
+        if not sep or not rule.strip():
+            raise SettingsError(f"RULE_MODES entry {item!r} is not RULE_ID=MODE")
+        modes[rule.strip()] = _mode(f"RULE_MODES[{rule.strip()}]", mode)
+    return modes
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    apply_queue_url: str = ""
+    own_role_arns: tuple[str, ...] = ()  # the loop guard: changes made by these roles are ours
+    class_modes: Mapping[FixClass, Mode] = field(
+        default_factory=lambda: {FixClass.AUTO: Mode.AUTO, FixClass.APPROVE: Mode.APPROVE,
+                                 FixClass.MANUAL: Mode.NOTIFY})
+    rule_modes: Mapping[str, Mode] = field(default_factory=dict)
+    dry_run: bool = False
+    api_regions: tuple[str, ...] = ()  # regions the sweep reads APIs from; () = the regions origins name
+    slack_secret_arn: str = ""
+    ticket_secret_arn: str = ""
+    slack_approvers: tuple[str, ...] = ()
+    audit_ttl_days: int = 400
+    pending_ttl_days: int = 7
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> "Settings":
+        table = env.get("TABLE_NAME", "").strip()
+        if not table:
+            raise SettingsError("TABLE_NAME is not set: the function needs the stack's DynamoDB table")
+        return cls(
+            table_name=table,
+            apply_queue_url=env.get("APPLY_QUEUE_URL", "").strip(),
+            own_role_arns=_list(env.get("OWN_ROLE_ARNS", "")),
+            class_modes={
+                FixClass.AUTO: _mode("MODE_AUTO_FIXES", env.get("MODE_AUTO_FIXES", "auto")),
+                FixClass.APPROVE: _mode("MODE_APPROVE_FIXES", env.get("MODE_APPROVE_FIXES", "approve")),
+                FixClass.MANUAL: _mode("MODE_MANUAL_FIXES", env.get("MODE_MANUAL_FIXES", "notify")),
+            },
+            rule_modes=_rule_modes(env.get("RULE_MODES", "")),
+            dry_run=_bool("DRY_RUN", env.get("DRY_RUN", "false")),
+            api_regions=_list(env.get("API_REGIONS", "")),
+            slack_secret_arn=env.get("SLACK_SECRET_ARN", "").strip(),
+            ticket_secret_arn=env.get("TICKET_SECRET_ARN", "").strip(),
+            slack_approvers=_list(env.get("SLACK_APPROVERS", "")),
+        )
+
+    def mode_for(self, finding: Finding) -> Mode:
+        """The rule's own mode if set, else its fix class's, capped by what the fix class allows."""
+        fix_class = finding.fix.fix_class
+        wanted = self.rule_modes.get(finding.rule, self.class_modes.get(fix_class, Mode.NOTIFY))
+        ceiling = CEILING[fix_class]
+        if fix_class is not FixClass.MANUAL and not finding.fix.changes:
+            ceiling = Mode.NOTIFY  # nothing concrete to apply or approve
+        return wanted if wanted.rank <= ceiling.rank else ceiling

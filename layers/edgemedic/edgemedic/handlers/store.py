@@ -1,0 +1,227 @@
+"""The stack's one DynamoDB table: audit log, open findings, pending plans, the API -> distribution index, sweep
+runs, and (through Powertools) idempotency records. Single-table design on ``pk`` / ``sk``:
+
+| item | pk | sk |
+|---|---|---|
+| audit record | ``AUDIT#{distribution or -}`` | ``{time}#{event id}`` |
+| open finding | ``FINDINGS#{distribution}`` | ``{rule}#{behavior}#{origin}`` |
+| pending plan | ``PLAN#{distribution}`` | ``{config hash}`` |
+| index entry | ``INDEX#API#{region}#{api id}`` or ``INDEX#DOMAIN#{name}`` | ``{distribution}`` |
+| index keys of a distribution | ``INDEXED#{distribution}`` | ``KEYS`` |
+| index freshness | ``INDEX`` | ``META`` |
+| sweep run | ``SWEEP`` | ``{time}`` |
+| idempotency | ``idempotency#{function}`` | Powertools' key |
+
+``expiration`` (epoch seconds) is the table's TTL attribute, shared with Powertools' idempotency records.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..findings import Finding
+
+TTL_ATTRIBUTE = "expiration"
+
+# What each function's code calls on the table (the IAM check reads these through the handlers).
+DYNAMODB_ACTIONS_READ = ("dynamodb:GetItem", "dynamodb:Query")
+DYNAMODB_ACTIONS_WRITE = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+class _Codec:
+    """boto3's DynamoDB (de)serializers, imported on first use: boto3.dynamodb costs ~100 ms of cold start."""
+
+    def __init__(self) -> None:
+        self._pair: tuple[Any, Any] | None = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._pair is None:
+            from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+            self._pair = (TypeSerializer(), TypeDeserializer())
+        return self._pair
+
+    def serialize(self, value: Any) -> dict:
+        return self._load()[0].serialize(value)
+
+    def deserialize(self, value: dict) -> Any:
+        return self._load()[1].deserialize(value)
+
+
+_SER = _DES = _Codec()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def api_index_key(region: str, api_id: str) -> str:
+    return f"INDEX#API#{region}#{api_id}"
+
+
+def domain_index_key(name: str) -> str:
+    return f"INDEX#DOMAIN#{name.lower()}"
+
+
+def finding_record(finding: Finding, mode: str | None = None) -> dict[str, Any]:
+    record = {
+        "rule": finding.rule, "severity": finding.severity.value, "distribution": finding.distribution,
+        "behavior": finding.behavior, "origin": finding.origin, "message": finding.message,
+        "fix_class": finding.fix.fix_class.value, "fix": finding.fix.summary,
+    }
+    if mode is not None:
+        record["mode"] = mode
+    return record
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB has no floats and no empty sets: keep records to str/int/bool/list/map."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return str(value)
+    return value
+
+
+@dataclass
+class Store:
+    client: Any  # a boto3 DynamoDB client
+    table: str
+    audit_ttl_days: int = 400
+    pending_ttl_days: int = 7
+
+    # ----------------------------------------------------------------------------------------- low level
+
+    def _put(self, item: Mapping[str, Any]) -> None:
+        self.client.put_item(TableName=self.table, Item={k: _SER.serialize(v) for k, v in _plain(item).items()})
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        got = self.client.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True)
+        item = got.get("Item")
+        return {k: _DES.deserialize(v) for k, v in item.items()} if item else None
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
+        while True:
+            page = self.client.query(**kwargs)
+            items.extend({k: _DES.deserialize(v) for k, v in item.items()} for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _write_batch(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> None:
+        requests = [{"PutRequest": {"Item": {k: _SER.serialize(v) for k, v in _plain(p).items()}}} for p in puts]
+        requests += [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes]
+        for start in range(0, len(requests), 25):
+            pending = {self.table: requests[start:start + 25]}
+            for _ in range(5):
+                unprocessed = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                pending = unprocessed
+                time.sleep(0.2)
+
+    def _expires(self, days: int) -> int:
+        return int(time.time()) + days * 86400
+
+    # ----------------------------------------------------------------------------------------- audit log
+
+    def audit(self, *, event_id: str, distribution_id: str | None, action: str, result: str, actor: str = "",
+              event_name: str = "", findings: Sequence[Mapping[str, Any]] = (), plan: Mapping[str, Any] | None = None,
+              detail: str = "") -> dict[str, Any]:
+        """One decision: which event, who changed what, what edgemedic found, planned, did, and how it went."""
+        at = now_iso()
+        record = {
+            "pk": f"AUDIT#{distribution_id or '-'}", "sk": f"{at}#{event_id}", "at": at, "event_id": event_id,
+            "event_name": event_name, "actor": actor, "distribution": distribution_id or "", "action": action,
+            "result": result, "findings": list(findings), "plan": dict(plan) if plan else None, "detail": detail,
+            TTL_ATTRIBUTE: self._expires(self.audit_ttl_days),
+        }
+        self._put(record)
+        return record
+
+    def audit_log(self, distribution_id: str | None) -> list[dict[str, Any]]:
+        return self._query(f"AUDIT#{distribution_id or '-'}")
+
+    # ----------------------------------------------------------------------------------------- open findings
+
+    def open_findings(self, distribution_id: str) -> dict[str, dict[str, Any]]:
+        return {item["sk"]: item for item in self._query(f"FINDINGS#{distribution_id}")}
+
+    def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Store the distribution's current findings; returns the keys that are new since the last evaluation."""
+        pk = f"FINDINGS#{distribution_id}"
+        before = self.open_findings(distribution_id)
+        now = {f"{r['rule']}#{r['behavior']}#{r['origin']}": r for r in records}
+        self._write_batch(
+            puts=[{"pk": pk, "sk": key, "seen": now_iso(), **record} for key, record in now.items()],
+            deletes=[(pk, key) for key in before if key not in now],
+        )
+        return set(now) - set(before)
+
+    # ----------------------------------------------------------------------------------------- pending plans
+
+    def pending_plan(self, distribution_id: str, config_hash: str) -> dict[str, Any] | None:
+        return self._get(f"PLAN#{distribution_id}", config_hash)
+
+    def put_pending_plan(self, *, distribution_id: str, config_hash: str, etag: str, diff: str,
+                         summary: Sequence[str], findings: Sequence[Mapping[str, Any]], event_id: str,
+                         actor: str) -> dict[str, Any]:
+        record = {
+            "pk": f"PLAN#{distribution_id}", "sk": config_hash, "status": "pending", "distribution": distribution_id,
+            "config_hash": config_hash, "etag": etag, "diff": diff, "summary": list(summary),
+            "findings": list(findings), "event_id": event_id, "actor": actor, "created": now_iso(),
+            TTL_ATTRIBUTE: self._expires(self.pending_ttl_days),
+        }
+        self._put(record)
+        return record
+
+    # ------------------------------------------------------------------------------------ API -> distribution index
+
+    def index_ready(self) -> bool:
+        return self._get("INDEX", "META") is not None
+
+    def distributions_behind(self, keys: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for key in keys:
+            found.update(item["sk"] for item in self._query(key))
+        return found
+
+    def index_distribution(self, distribution_id: str, keys: Iterable[str]) -> None:
+        """Point each index key (API, custom domain) at the distribution; drop the keys it no longer has."""
+        wanted = sorted(set(keys))
+        previous = self._get(f"INDEXED#{distribution_id}", "KEYS")
+        stale = [k for k in (previous or {}).get("keys", []) if k not in wanted]
+        self._write_batch(
+            puts=[{"pk": key, "sk": distribution_id} for key in wanted]
+            + [{"pk": f"INDEXED#{distribution_id}", "sk": "KEYS", "keys": wanted}],
+            deletes=[(key, distribution_id) for key in stale],
+        )
+
+    def forget_distribution(self, distribution_id: str) -> None:
+        self.index_distribution(distribution_id, ())
+        self._write_batch(deletes=[(f"INDEXED#{distribution_id}", "KEYS")]
+                          + [(f"FINDINGS#{distribution_id}", key) for key in self.open_findings(distribution_id)])
+
+    def indexed_distributions(self) -> set[str]:
+        """Distributions the index knows (from the META record the sweep writes)."""
+        meta = self._get("INDEX", "META")
+        return set(meta.get("distributions", [])) if meta else set()
+
+    def mark_index_refreshed(self, distribution_ids: Sequence[str]) -> None:
+        self._put({"pk": "INDEX", "sk": "META", "refreshed": now_iso(), "distributions": sorted(distribution_ids)})
+
+    # ----------------------------------------------------------------------------------------- sweep runs
+
+    def record_sweep(self, summary: Mapping[str, Any]) -> dict[str, Any]:
+        at = now_iso()
+        record = {"pk": "SWEEP", "sk": at, "at": at, **summary, TTL_ATTRIBUTE: self._expires(self.audit_ttl_days)}
+        self._put(record)
+        return record

@@ -1,0 +1,307 @@
+"""template.yaml: least-privilege IAM that matches what each function's code declares (Cloud Custodian style),
+EventBridge patterns that match the events/ files (checked with moto's EventBridge pattern engine), the
+loop guard, DLQs and retries, alarms, and the real `sam validate --lint` and `sam build`.
+
+The SAM CLI lives in its own virtualenv (.venv-sam, made by dev.py): it pins boto3/pydantic versions that
+conflict with moto's and the layer's.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+from moto.events.models import EventPattern
+
+from edgemedic.handlers.events import APIGATEWAY_EVENTS, CLOUDFRONT_EVENTS
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+APPLY_ROLE = "arn:aws:iam::111122223333:role/edgemedic-ApplyFunctionRole-EXAMPLE"
+FUNCTIONS = {"EvaluateFunction": "evaluate", "SweepFunction": "sweep", "ApplyFunction": "apply"}
+# EventBridge's default quota on the size of one event pattern (characters).
+PATTERN_LIMIT = 2048
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) read into their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_cfn_yaml(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=CfnLoader)  # noqa: S506 - SafeLoader plus the CloudFormation tags
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_cfn_yaml(str(ROOT / "template.yaml"))
+
+
+def resources(template: dict, kind: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def function_module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"edgemedic_function_{name}", ROOT / "functions" / name / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def granted(function: dict) -> list[str]:
+    actions: list[str] = []
+    for policy in function["Properties"]["Policies"]:
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            action = statement["Action"]
+            actions.extend([action] if isinstance(action, str) else action)
+    return actions
+
+
+def resolve(value: Any) -> Any:
+    """The pattern as EventBridge would see it, with the apply role's ARN in place of its GetAtt."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::GetAtt"}:
+            assert value["Fn::GetAtt"] in (["ApplyFunctionRole", "Arn"], "ApplyFunctionRole.Arn")
+            return APPLY_ROLE
+        return {k: resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    return value
+
+
+def pattern(template: dict, function: str, event: str) -> dict:
+    props = template["Resources"][function]["Properties"]["Events"][event]["Properties"]
+    return json.loads(json.dumps(resolve(props["Pattern"])))
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+# --------------------------------------------------------------------------------------------- IAM
+
+
+@pytest.mark.parametrize(("logical_id", "name"), sorted(FUNCTIONS.items()))
+def test_each_function_is_granted_exactly_what_its_code_declares(template: dict, logical_id: str, name: str) -> None:
+    declared = function_module(name).IAM_ACTIONS
+    actions = granted(template["Resources"][logical_id])
+    assert len(actions) == len(set(actions)), "an action is granted twice"
+    assert sorted(actions) == sorted(declared)
+
+
+def test_only_the_apply_function_may_update_distributions(template: dict) -> None:
+    writers = {name for name, fn in resources(template, "AWS::Serverless::Function").items()
+               if any(a.startswith("cloudfront:") and not a.startswith(("cloudfront:Get", "cloudfront:List"))
+                      for a in granted(fn))}
+    assert writers == {"ApplyFunction"}
+    update = next(s for s in template["Resources"]["ApplyFunction"]["Properties"]["Policies"][0]["Statement"]
+                  if s["Action"] == ["cloudfront:UpdateDistribution"])
+    assert update["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}
+
+
+def test_table_and_queue_permissions_are_scoped_to_their_resource(template: dict) -> None:
+    for name, fn in resources(template, "AWS::Serverless::Function").items():
+        for statement in fn["Properties"]["Policies"][0]["Statement"]:
+            actions = statement["Action"]
+            if any(a.startswith("dynamodb:") for a in actions):
+                assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, name
+            if any(a.startswith("sqs:") for a in actions):
+                assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
+
+
+# --------------------------------------------------------------------------------------------- shape
+
+
+def test_functions_run_arm64_python311_with_json_logs_and_tracing(template: dict) -> None:
+    function = template["Globals"]["Function"]
+    assert function["Runtime"] == "python3.11"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Tracing"] == "Active"
+    assert function["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function["Layers"] == [{"Ref": "EdgemedicLayer"}]
+    layer = template["Resources"]["EdgemedicLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/edgemedic"
+    assert layer["Metadata"] == {"BuildMethod": "python3.11", "BuildArchitecture": "arm64"}
+
+
+def test_one_table_on_demand_with_pitr_and_ttl(template: dict) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert list(tables) == ["Table"]
+    props = tables["Table"]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert [k["AttributeName"] for k in props["KeySchema"]] == ["pk", "sk"]
+
+
+def test_every_eventbridge_target_has_a_dlq_and_retry_policy(template: dict) -> None:
+    seen = 0
+    for fn in resources(template, "AWS::Serverless::Function").values():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] in {"EventBridgeRule", "Schedule"}:
+                seen += 1
+                props = event["Properties"]
+                assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}}
+                assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert seen == 3
+
+
+def test_dlq_policy_names_every_rule(template: dict) -> None:
+    names = set()
+    for fn in resources(template, "AWS::Serverless::Function").values():
+        for event in fn["Properties"].get("Events", {}).values():
+            props = event["Properties"]
+            if "RuleName" in props or "Name" in props:
+                names.add((props.get("RuleName") or props.get("Name"))["Fn::Sub"].split("}-", 1)[1])
+    statement = template["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    allowed = {arn["Fn::Sub"].rsplit("}-", 1)[1] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    assert allowed == names == {"cloudfront-changes", "apigateway-changes", "sweep"}
+
+
+def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    on_functions = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms
+                    if a["Properties"]["MetricName"] == "Errors"}
+    on_queues = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
+                 if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"}
+    assert on_functions == set(FUNCTIONS)
+    assert on_queues == {"EventsDeadLetterQueue", "ApplyDeadLetterQueue"}
+
+
+def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:
+    params = template["Parameters"]
+    assert params["ModeAutoFixes"]["Default"] == "auto"
+    assert params["DryRun"]["Default"] == "false"
+    for name in ("ModeAutoFixes", "ModeApproveFixes", "ModeManualFixes", "DryRun"):
+        assert all(isinstance(v, str) for v in params[name]["AllowedValues"]), name
+    for name in ("SlackSecretArn", "TicketSecretArn", "SlackApprovers", "SweepSchedule", "RuleModes"):
+        assert params[name]["Type"] == "String"
+
+
+# --------------------------------------------------------------------------------------------- patterns
+
+
+def test_pattern_event_names_are_the_ones_the_code_handles(template: dict) -> None:
+    cloudfront = pattern(template, "EvaluateFunction", "CloudFrontChange")["detail"]["eventName"]
+    assert cloudfront == [{"prefix": name} for name in CLOUDFRONT_EVENTS]
+    apigateway = pattern(template, "EvaluateFunction", "ApiGatewayChange")["detail"]["eventName"]
+    assert apigateway == list(APIGATEWAY_EVENTS)
+
+
+@pytest.mark.parametrize("event", ["CloudFrontChange", "ApiGatewayChange"])
+def test_patterns_fit_eventbridge_size_quota(template: dict, event: str) -> None:
+    # A role ARN with a long stack name: the GetAtt is the only part that grows.
+    compact = json.dumps(pattern(template, "EvaluateFunction", event), separators=(",", ":"))
+    assert len(compact) + 64 < PATTERN_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("name", "rule", "matches"),
+    [
+        ("cloudfront-update-distribution.json", "CloudFrontChange", True),
+        ("cloudfront-update-distribution-versioned-name.json", "CloudFrontChange", True),
+        ("cloudfront-create-distribution.json", "CloudFrontChange", True),
+        ("cloudfront-update-cache-policy.json", "CloudFrontChange", True),
+        ("cloudfront-update-distribution-own-role.json", "CloudFrontChange", False),
+        ("apigateway-put-method.json", "ApiGatewayChange", True),
+        ("apigateway-delete-resource.json", "ApiGatewayChange", True),
+        ("apigateway-update-rest-api.json", "ApiGatewayChange", True),
+        ("apigateway-create-base-path-mapping.json", "ApiGatewayChange", True),
+        # IAM users have no sessionIssuer: the loop guard's "exists: false" branch lets them through.
+        ("apigatewayv2-update-route.json", "ApiGatewayChange", True),
+        ("apigatewayv2-create-stage.json", "ApiGatewayChange", True),
+        ("apigatewayv2-update-api.json", "ApiGatewayChange", True),
+        ("apigateway-put-method.json", "CloudFrontChange", False),
+        ("cloudfront-update-distribution.json", "ApiGatewayChange", False),
+    ],
+)
+def test_rule_patterns_against_event_files(template: dict, name: str, rule: str, matches: bool) -> None:
+    compiled = EventPattern.load(json.dumps(pattern(template, "EvaluateFunction", rule)))
+    assert compiled.matches_event(load_event(name)) is matches
+
+
+def test_failed_calls_and_reads_do_not_match(template: dict) -> None:
+    compiled = EventPattern.load(json.dumps(pattern(template, "EvaluateFunction", "CloudFrontChange")))
+    failed = load_event("cloudfront-update-distribution.json")
+    failed["detail"]["errorCode"] = "PreconditionFailed"
+    assert compiled.matches_event(failed) is False
+    read = load_event("cloudfront-update-distribution.json")
+    read["detail"]["eventName"] = "GetDistributionConfig"
+    assert compiled.matches_event(read) is False
+
+
+def test_region_forwarder_forwards_the_same_api_gateway_events(template: dict) -> None:
+    forwarder = load_cfn_yaml(str(ROOT / "templates" / "region-forwarder.yaml"))
+    rule = resources(forwarder, "AWS::Events::Rule")["ForwardApiGatewayChanges"]["Properties"]
+    central = pattern(template, "EvaluateFunction", "ApiGatewayChange")
+    forwarded = rule["EventPattern"]
+    assert forwarded["detail"]["eventName"] == central["detail"]["eventName"]
+    assert forwarded["source"] == ["aws.apigateway"]
+    target = rule["Targets"][0]
+    assert target["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:events:us-east-1:${AWS::AccountId}:event-bus/default"}
+    assert "DeadLetterConfig" in target and "RetryPolicy" in target
+
+
+# --------------------------------------------------------------------------------------------- the real SAM CLI
+
+
+def sam_cli() -> str | None:
+    for folder in (".venv-sam", ".sam-venv"):
+        local = ROOT / folder / ("Scripts" if os.name == "nt" else "bin") / "sam"
+        if local.exists():
+            return str(local)
+    return shutil.which("sam")
+
+
+def run_sam(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    sam = sam_cli()
+    if sam is None:
+        if os.environ.get("CI"):
+            pytest.fail("the sam CLI is missing in CI: dev.py should have created .venv-sam")
+        pytest.skip("the sam CLI is not installed (python3 dev.py test creates .venv-sam with aws-sam-cli)")
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    return subprocess.run([sam, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_sam_validate_lint() -> None:
+    result = run_sam("validate", "--lint", "--template", "template.yaml", "--region", "us-east-1", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_sam_build_without_docker(tmp_path: Path) -> None:
+    """The layer builds with the python3.11 method for arm64 on this machine (no container)."""
+    result = run_sam("build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(tmp_path / "build"),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    layer = tmp_path / "build" / "EdgemedicLayer" / "python"
+    assert (layer / "edgemedic" / "handlers" / "evaluate.py").exists()
+    assert list((layer / "pydantic_core").glob("*aarch64-linux-gnu.so")), "the layer must carry arm64 wheels"
+    for name in FUNCTIONS.values():
+        assert (tmp_path / "build" / f"{name.capitalize()}Function" / "app.py").exists()
