@@ -271,7 +271,7 @@ def test_region_forwarder_forwards_the_same_api_gateway_events(template: dict) -
 
 
 def sam_cli() -> str | None:
-    for folder in (".venv-sam", ".sam-venv"):
+    for folder in (".venv-sam",):
         local = ROOT / folder / ("Scripts" if os.name == "nt" else "bin") / "sam"
         if local.exists():
             return str(local)
