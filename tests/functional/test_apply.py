@@ -369,3 +369,42 @@ def test_moto_accepts_what_validate_rejects(case, mutate, expected):
 def test_result_shape():
     result = ApplyResult("E1", "applied", None, 1, "E2", "ok")
     assert (result.distribution_id, result.status, result.attempts, result.etag) == ("E1", "applied", 1, "E2")
+
+
+class _ReordersMethods:
+    """CloudFront as AWS answers it: GetDistributionConfig returns AllowedMethods/CachedMethods Items in its own
+    order, not the order sent (hashicorp/terraform#7395 made them sets for this), so the read-back config differs
+    from the one sent only in list order."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def get_distribution_config(self, **kwargs):
+        answer = self.real.get_distribution_config(**kwargs)
+        config = answer["DistributionConfig"]
+        for b in [config["DefaultCacheBehavior"], *(config["CacheBehaviors"].get("Items") or [])]:
+            allowed = b["AllowedMethods"]
+            allowed["Items"] = sorted(allowed["Items"], reverse=True)
+            allowed["CachedMethods"]["Items"] = sorted(allowed["CachedMethods"]["Items"], reverse=True)
+        return answer
+
+    def update_distribution(self, **kwargs):
+        return self.real.update_distribution(**kwargs)
+
+
+def test_rollback_when_aws_reads_back_allowed_methods_in_another_order(emu, cloudfront, dist_id):
+    """Nobody else edited (same ETag): a list-order difference must not be taken for a person's edit."""
+    before = cloudfront.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    methods = Finding("apigw-methods-blocked", Severity.HIGH, dist_id, "/api/*", "api", "POST blocked",
+                      "403", Fix(FixClass.AUTO, "all seven", (SetAllowedMethods(
+                          "/api/*", ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")),)))
+
+    result = apply_fixes(_ReordersMethods(cloudfront), dist_id, planner(dist_id, [methods]),
+                         verify=lambda config, etag: [methods])
+
+    assert result.status == "rolled-back"
+    after = cloudfront.get_distribution_config(Id=dist_id)
+    assert after["DistributionConfig"]["CacheBehaviors"]["Items"][0]["AllowedMethods"] == \
+        before["CacheBehaviors"]["Items"][0]["AllowedMethods"]
+    assert result.etag == after["ETag"]
+    assert emu.calls[UPDATE] == 2

@@ -76,7 +76,8 @@ def test_origin_classification():
     cases = {
         "site.s3.amazonaws.com": (OriginKind.S3, None),
         "site.s3.eu-west-1.amazonaws.com": (OriginKind.S3, None),
-        "site.s3-website-us-east-1.amazonaws.com": (OriginKind.S3, None),
+        # A website endpoint is a custom origin (HTTP only, CustomOriginConfig), not an S3 REST origin.
+        "site.s3-website-us-east-1.amazonaws.com": (OriginKind.CUSTOM, None),
         "abc123def4.execute-api.eu-west-1.amazonaws.com":
             (OriginKind.API_GATEWAY, ApiTarget("execute-api", "eu-west-1", api_id="abc123def4")),
         "API.example.com": (OriginKind.API_GATEWAY, ApiTarget("custom-domain", "eu-west-1",
@@ -93,3 +94,37 @@ def test_origin_classification():
         "origin.example.com": (OriginKind.CUSTOM, None),
     }
     assert {d: classify_origin(d, known) for d in cases} == cases
+
+
+def test_origin_classification_china_partition_and_website_endpoints():
+    """China's endpoints end in amazonaws.com.cn; S3 website endpoints are custom origins (real config shape)."""
+    from edgemedic.collect.origins import classify_origin, execute_api_region
+    from edgemedic.model import ApiTarget, OriginKind
+
+    cases = {
+        "abc123def4.execute-api.cn-north-1.amazonaws.com.cn":
+            (OriginKind.API_GATEWAY, ApiTarget("execute-api", "cn-north-1", api_id="abc123def4")),
+        "ABC123DEF4.execute-api.cn-northwest-1.amazonaws.com.cn.":
+            (OriginKind.API_GATEWAY, ApiTarget("execute-api", "cn-northwest-1", api_id="abc123def4")),
+        "d-abc123xyz9.execute-api.cn-north-1.amazonaws.com.cn":
+            (OriginKind.API_GATEWAY, ApiTarget("custom-domain", "cn-north-1")),
+        "app-123.cn-north-1.elb.amazonaws.com.cn": (OriginKind.LOAD_BALANCER, None),
+        "site.s3.cn-north-1.amazonaws.com.cn": (OriginKind.S3, None),
+        "site.s3-website.eu-central-1.amazonaws.com": (OriginKind.CUSTOM, None),
+        "site.s3-website.cn-north-1.amazonaws.com.cn": (OriginKind.CUSTOM, None),
+        "abc123def4.execute-api.eu-west-1.amazonaws.com.example.org": (OriginKind.CUSTOM, None),
+    }
+    assert {d: classify_origin(d, {}) for d in cases} == cases
+    assert execute_api_region("abc123def4.execute-api.cn-north-1.amazonaws.com.cn") == "cn-north-1"
+
+    website = {"Id": "site", "DomainName": "site.s3-website-us-east-1.amazonaws.com", "OriginPath": "",
+               "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only",
+                                      "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}}
+    china = dict(ORIGIN, Id="cn", DomainName="abc123def4.execute-api.cn-north-1.amazonaws.com.cn")
+    config = {"Origins": {"Quantity": 2, "Items": [website, china]}, "Enabled": True,
+              "DefaultCacheBehavior": _behavior(CachePolicyId=policies.CACHING_DISABLED)}
+    dist = distribution_from_config(SUMMARY, config, "E1", PolicyResolver(None), {})
+    assert [(o.id, o.kind, o.api) for o in dist.origins] == [
+        ("site", OriginKind.CUSTOM, None),
+        ("cn", OriginKind.API_GATEWAY, ApiTarget("execute-api", "cn-north-1", api_id="abc123def4")),
+    ]

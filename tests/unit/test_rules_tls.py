@@ -197,3 +197,15 @@ def test_rule_metadata():
         ("origin-tls-name-mismatch", Severity.HIGH, "approve/manual"),
         ("origin-tls-cert-invalid", Severity.HIGH, "manual"),
     ]
+
+
+@pytest.mark.parametrize("domain", [
+    "nlb-1a2b3c4d5e6f7a8b.elb.eu-west-1.amazonaws.com",  # Network Load Balancer: elb.{region}
+    "app-123.cn-north-1.elb.amazonaws.com.cn",  # China partition
+])
+def test_every_load_balancer_dns_name_form_is_never_on_a_certificate(domain):
+    """NLB DNS names are ``name-id.elb.{region}.amazonaws.com``: no public CA names them either."""
+    dist = _dist(_lb_origin(domain))
+    [f] = check_name_mismatch(dist, inventory(dist))
+    assert _summary([f]) == [("origin-tls-name-mismatch", Severity.HIGH, "", "lb", FixClass.MANUAL, ())]
+    assert f"{domain} is a load balancer DNS name, which no certificate can name" in f.evidence

@@ -97,9 +97,16 @@ def _update(cloudfront: Any, distribution_id: str, etag: str, config: Mapping[st
 
 
 def _comparable(value: Any) -> Any:
-    """A config with AWS's optional empty lists dropped, to tell "what we sent" from "what we read back"."""
+    """A config with AWS's optional empty lists dropped, to tell "what we sent" from "what we read back".
+
+    AWS answers string lists (AllowedMethods, CachedMethods, Aliases, ...) in its own order, not the order sent,
+    so those compare as sets; lists of objects (behaviors: first match wins) keep their order."""
     if isinstance(value, Mapping):
-        return {k: _comparable(v) for k, v in value.items() if not (k == "Items" and v == [])}
+        out = {k: _comparable(v) for k, v in value.items() if not (k == "Items" and v == [])}
+        items = out.get("Items")
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            out["Items"] = sorted(items)
+        return out
     if isinstance(value, list):
         return [_comparable(v) for v in value]
     return value

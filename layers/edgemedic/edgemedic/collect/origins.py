@@ -19,12 +19,16 @@ from ..model import ApiTarget, CustomDomain, OriginKind
 
 _REGION = r"(?P<region>[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)"
 # API ids are 10 lower-case alphanumerics on AWS; moto issues shorter ones, so any length is accepted.
-_EXECUTE_API = re.compile(rf"^(?P<api>[a-z0-9]+)\.execute-api\.{_REGION}\.amazonaws\.com$")
-_CUSTOM_DOMAIN_TARGET = re.compile(rf"^(?P<target>d-[a-z0-9]+)\.execute-api\.{_REGION}\.amazonaws\.com$")
-_PRIVATE_API = re.compile(rf"^(?P<api>[a-z0-9]+)-vpce-[a-z0-9]+\.execute-api\.{_REGION}\.vpce\.amazonaws\.com$")
+# The China partition's endpoints end in amazonaws.com.cn (cn-north-1, cn-northwest-1).
+_SUFFIX = r"\.amazonaws\.com(?:\.cn)?"
+_EXECUTE_API = re.compile(rf"^(?P<api>[a-z0-9]+)\.execute-api\.{_REGION}{_SUFFIX}$")
+_CUSTOM_DOMAIN_TARGET = re.compile(rf"^(?P<target>d-[a-z0-9]+)\.execute-api\.{_REGION}{_SUFFIX}$")
+_PRIVATE_API = re.compile(rf"^(?P<api>[a-z0-9]+)-vpce-[a-z0-9]+\.execute-api\.{_REGION}\.vpce{_SUFFIX}$")
 _S3 = re.compile(r"^(?:.+\.)?s3(?:[.-](?:website[.-])?(?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$")
-_ELB_REGIONAL = re.compile(rf"^(?:dualstack\.)?.+\.{_REGION}\.elb\.amazonaws\.com$")
-_ELB_NLB = re.compile(rf"^.+\.elb\.{_REGION}\.amazonaws\.com$")
+# A website endpoint serves HTTP only and is a custom origin to CloudFront (it cannot take an S3OriginConfig).
+_S3_WEBSITE = re.compile(r"^.+\.s3-website[.-][a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
+_ELB_REGIONAL = re.compile(rf"^(?:dualstack\.)?.+\.{_REGION}\.elb{_SUFFIX}$")
+_ELB_NLB = re.compile(rf"^.+\.elb\.{_REGION}{_SUFFIX}$")
 _ELB_LEGACY = re.compile(r"^.+\.elb\.amazonaws\.com$")
 
 
@@ -67,7 +71,7 @@ def classify_origin(domain: str, custom_domains: Mapping[str, CustomDomain], *,
     (<OriginKind.API_GATEWAY: 'api-gateway'>, ApiTarget(via='execute-api', region='eu-west-1', api_id='abc123def4', domain_name=None))
     """
     name = domain.lower().rstrip(".")
-    if s3_origin_config or _S3.match(name):
+    if s3_origin_config or (_S3.match(name) and not _S3_WEBSITE.match(name)):
         return OriginKind.S3, None
     known = domain_for_target(name, custom_domains)
     if known is not None:

@@ -10,6 +10,7 @@ domain, and a custom domain's certificate covers its name by construction. ACM c
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -40,8 +41,12 @@ def name_covers(cert_name: str, host: str) -> bool:
     return cert_name == host
 
 
+# ALB/classic ``name.{region}.elb.amazonaws.com``, NLB ``name.elb.{region}.amazonaws.com``, and amazonaws.com.cn.
+_ELB_NAME = re.compile(r"^.+\.elb(?:\.[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)?\.amazonaws\.com(?:\.cn)?$")
+
+
 def is_elb_name(domain: str) -> bool:
-    return _norm(domain).endswith(ELB_SUFFIX)
+    return bool(_ELB_NAME.match(_norm(domain)))
 
 
 def _reached_over_https(origin: Origin) -> bool:
