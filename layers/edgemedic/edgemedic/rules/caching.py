@@ -10,7 +10,7 @@ from typing import Iterator
 from ..findings import Finding, FixClass, Rule, Severity
 from ..forwarding import caches
 from ..model import Distribution, Inventory
-from .common import api_behaviors, auto, describe_policies, disable_caching_change, finding, host_intent_of
+from .common import api_behaviors, describe_policies, disable_caching_change, finding, host_intent_of, policy_fix
 
 
 def _symptom(min_ttl: int, default_ttl: int) -> str:
@@ -36,12 +36,14 @@ def check_response_cached(dist: Distribution, inv: Inventory) -> Iterator[Findin
         if behavior.legacy is not None:
             summary += " (migrates its legacy ForwardedValues and TTLs to policies)"
         ttls = behavior.legacy if behavior.legacy is not None else behavior.cache_policy
+        fix, notes = policy_fix(dist, origin, behavior, inv, summary, change)
         yield finding(
             RESPONSE_CACHED, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=f"Behavior {behavior.path_pattern} caches API Gateway responses of origin {origin.id} at the edge",
             symptom=_symptom(ttls.min_ttl, ttls.default_ttl),
-            fix=auto(summary, change),
+            fix=fix,
             evidence=(why, f"origin {origin.id} is API Gateway at {origin.domain_name}"),
+            notes=notes,
         )
 
 

@@ -8,13 +8,13 @@ findings built the same way everywhere. Pure functions of the model.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
 from .. import policies
 from ..apis import OriginApis, apis_behind, host_intent
 from ..findings import Change, Finding, Fix, FixClass, Rule, SetBehaviorPolicies
-from ..forwarding import Forwarding
+from ..forwarding import Forwarding, forwarding_of
 from ..model import (
     ApiProtocol,
     Behavior,
@@ -185,6 +185,38 @@ def disable_caching_change(behavior: Behavior, *, intent: bool) -> SetBehaviorPo
     if cache_key_forwards_anything(behavior) and behavior.origin_request_policy_id not in _PASS_THROUGH_ORPS:
         orp = pass_through_orp(intent)
     return SetBehaviorPolicies(behavior.path_pattern, policies.CACHING_DISABLED, orp)
+
+
+def forwards_host_after(behavior: Behavior, change: SetBehaviorPolicies) -> bool:
+    """Whether ``behavior`` still forwards the viewer Host once ``change`` is applied (as ``plan`` applies it:
+    a legacy behavior is migrated, with CachingDisabled when no cache policy is named)."""
+    cache_id = change.cache_policy_id or (policies.CACHING_DISABLED if behavior.legacy is not None else None)
+    after = replace(
+        behavior,
+        legacy=None,
+        cache_policy_id=cache_id or behavior.cache_policy_id,
+        cache_policy=policies.managed_cache_policy(cache_id) if cache_id else behavior.cache_policy,
+        origin_request_policy_id=change.origin_request_policy_id or behavior.origin_request_policy_id,
+        origin_request_policy=(policies.managed_origin_request_policy(change.origin_request_policy_id)
+                               if change.origin_request_policy_id else behavior.origin_request_policy),
+    )
+    return forwarding_of(after).forwards_host
+
+
+def policy_fix(dist: Distribution, origin: Origin, behavior: Behavior, inv: Inventory, summary: str,
+               change: SetBehaviorPolicies) -> tuple[Fix, tuple[str, ...]]:
+    """The fix for a policy change, and notes: ``auto``, unless the change stops forwarding a Host that reaches
+    API Gateway today while Host intent could not be checked. Then a person confirms (``approve``), exactly as
+    apigw-host-forwarded does in that case: an auto fix must never silently undo a custom-domain design."""
+    if forwarding_of(behavior).forwards_host and not forwards_host_after(behavior, change):
+        intent = host_intent_of(dist, origin, inv)
+        if not intent.certain:
+            return approve(summary, change), (
+                *intent.unknown,
+                f"this change stops forwarding the viewer Host on behavior {behavior.path_pattern}, and whether Host "
+                "reaches API Gateway on purpose could not be checked: a person confirms",
+            )
+    return auto(summary, change), ()
 
 
 def describe_policies(change: SetBehaviorPolicies) -> str:

@@ -18,6 +18,7 @@ from .common import (
     finding,
     host_intent_of,
     pass_through_change,
+    policy_fix,
     sources_of,
 )
 
@@ -85,6 +86,8 @@ def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Fi
         behavior, origin = ab.behavior, ab.origin
         intent = host_intent_of(dist, origin, inv)
         change = pass_through_change(behavior, intent=intent.present)
+        fix, fix_notes = policy_fix(dist, origin, behavior, inv,
+                                    f"Use {describe_policies(change)} on behavior {behavior.path_pattern}", change)
         broken = "every handshake fails" if _HANDSHAKE_REQUIRED & {h.lower() for h in missing} else \
             "subprotocol and extension negotiation fail"
         yield finding(
@@ -92,12 +95,12 @@ def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Fi
             message=(f"Behavior {behavior.path_pattern} to WebSocket API origin {origin.id} does not forward "
                      f"{', '.join(missing)}"),
             symptom=f"WebSocket clients cannot connect through {behavior.path_pattern}: {broken}",
-            fix=auto(f"Use {describe_policies(change)} on behavior {behavior.path_pattern}", change),
+            fix=fix,
             evidence=(f"not forwarded by behavior {behavior.path_pattern}: {', '.join(missing)}",
                       f"API behind origin {origin.id}: " + ", ".join(
                           f"{e.api.id} ({e.api.protocol})" for e in ab.apis.entries)),
-            notes=(f"Host intent: alias {intent.domain.name} is a custom domain mapped to the API, so the fix keeps "
-                   "forwarding Host (AllViewer)",) if intent.present else (),
+            notes=((f"Host intent: alias {intent.domain.name} is a custom domain mapped to the API, so the fix keeps "
+                    "forwarding Host (AllViewer)",) if intent.present else ()) + fix_notes,
         )
 
 

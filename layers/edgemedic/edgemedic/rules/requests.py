@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..findings import Finding, Rule, SetAllowedMethods, Severity
+from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
 from ..model import Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
 from ..router import Reach, Reachability, reachable
-from .common import ApiBehavior, api_behaviors, auto, describe_policies, finding, manual, pass_through_change
+from .common import (
+    ApiBehavior,
+    api_behaviors,
+    auto,
+    describe_policies,
+    finding,
+    manual,
+    pass_through_change,
+    policy_fix,
+)
 from .routing import may_rewrite_path
 
 ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
@@ -50,10 +59,13 @@ def _labels(reaches: list[Reach], limit: int = 6) -> str:
     return ", ".join(labels[:limit]) + more
 
 
-def _pass_through_fix(behavior: Behavior, reach: Reachability, what: str):
+def _pass_through_fix(dist: Distribution, ab: ApiBehavior, inv: Inventory, reach: Reachability,
+                      what: str) -> tuple[Fix, tuple[str, ...]]:
+    behavior = ab.behavior
     change = pass_through_change(behavior, intent=reach.host_intent is not None)
-    return auto(f"Use {describe_policies(change)} on behavior {behavior.path_pattern} so that {what} reaches "
-                "the API", change)
+    return policy_fix(dist, ab.origin, behavior, inv,
+                      f"Use {describe_policies(change)} on behavior {behavior.path_pattern} so that {what} reaches "
+                      "the API", change)
 
 
 # --------------------------------------------------------------------------------------------- Authorization
@@ -112,6 +124,7 @@ def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Fi
             continue
         first, verbs = hits[0]
         cached_options = "OPTIONS" in behavior.cached_methods
+        fix, fix_notes = _pass_through_fix(dist, ab, inv, reach, "the Authorization header")
         yield finding(
             AUTH_HEADER_DROPPED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
             message=(f"Behavior {behavior.path_pattern} strips the Authorization header on GET and HEAD"
@@ -119,13 +132,13 @@ def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Fi
                      + f", but {_labels([r for r, _ in hits])} need it"),
             symptom=(f"{verbs[0]} {first.example_path} returns {_denial(first.method)} while POST, PUT, PATCH and "
                      "DELETE keep the header"),
-            fix=_pass_through_fix(behavior, reach, "the Authorization header"),
+            fix=fix,
             evidence=(
                 _policies(behavior) + ": Authorization is neither in the cache key nor forwarded by an all-viewer "
                 "origin request policy",
                 f"methods needing Authorization: {_labels([r for r, _ in hits])}",
             ),
-            notes=_notes(behavior, reach),
+            notes=_notes(behavior, reach) + fix_notes,
         )
 
 
@@ -147,6 +160,7 @@ def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]
             continue
         params = sorted({p for r in hits for p in r.method.query_parameters})
         first = hits[0]
+        fix, fix_notes = _pass_through_fix(dist, ab, inv, reach, "the query string")
         yield finding(
             QUERY_DROPPED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
             message=(f"Behavior {behavior.path_pattern} forwards no query strings, but {_labels(hits)} declare "
@@ -154,14 +168,14 @@ def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]
             symptom=(f"{first.method.http_method if first.method.http_method != 'ANY' else 'GET'} "
                      f"{first.example_path}?{first.method.query_parameters[0]}=... reaches the API without "
                      f"{first.method.query_parameters[0]}"),
-            fix=_pass_through_fix(behavior, reach, "the query string"),
+            fix=fix,
             evidence=(
                 _policies(behavior) + ": no query strings forwarded",
                 "declared: " + "; ".join(
                     f"{r.label()} method.request.querystring.{', '.join(r.method.query_parameters)}"
                     for r in hits),
             ),
-            notes=_notes(behavior, reach),
+            notes=_notes(behavior, reach) + fix_notes,
         )
 
 
