@@ -109,3 +109,11 @@ def test_unreadable_policy_is_reported_as_unknown():
         "legacy defaults", "legacy zero", "legacy Headers *", "unreadable"])
 def test_caches(b, expected):
     assert caches(b) == expected
+
+
+def test_execute_api_domain_per_partition() -> None:
+    from builders import rest_api
+
+    assert rest_api("a1b2c3d4e5", region="eu-west-1").execute_api_domain == "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+    assert rest_api("a1b2c3d4e5", region="cn-north-1").execute_api_domain == \
+        "a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn"

@@ -236,7 +236,9 @@ class Api:
 
     @property
     def execute_api_domain(self) -> str:
-        return f"{self.id}.execute-api.{self.region}.amazonaws.com"
+        # The aws-cn partition's endpoints end in amazonaws.com.cn.
+        suffix = "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
+        return f"{self.id}.execute-api.{self.region}.{suffix}"
 
     def authorizer(self, authorizer_id: str | None) -> Authorizer | None:
         for authorizer in self.authorizers:
