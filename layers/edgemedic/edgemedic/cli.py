@@ -4,11 +4,13 @@
                    [--distribution ID ...] [--probe]
     edgemedic fix [--class auto|approve] [--dry-run] [--yes] [--distribution ID ...] [--region R ...]
     edgemedic rules [--format table|markdown|json]
+    edgemedic trace URL [-X METHOD] [-H 'Name: value' ...] [--distribution ID] [--format table|json] [--after-fix]
     edgemedic demo
 
 Exit codes: 0 nothing to report (scan: nothing at or above ``--fail-on``; fix: every distribution applied, had
-nothing to do, or was only previewed), 1 findings (scan) or a distribution that failed or was rolled back (fix),
-2 usage, credentials or any other error, said in one line on stderr (``--debug`` adds the traceback).
+nothing to do, or was only previewed; trace: the request would succeed), 1 findings (scan), a distribution that
+failed or was rolled back (fix), or a request that would fail (trace), 2 usage, credentials or any other error, said
+in one line on stderr (``--debug`` adds the traceback).
 """
 from __future__ import annotations
 
@@ -100,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", parents=[common], help="list the rule catalog")
     rules.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+
+    trace = commands.add_parser(
+        "trace", parents=[common], help="explain what happens to one request, edge to API",
+        description="Follow one request through CloudFront to API Gateway: behavior, methods and caching, the "
+                    "origin request, routing at the API, and the verdict with the rule that explains it.")
+    trace.add_argument("url", help="https://, http://, wss:// or ws:// URL, as a client would call it")
+    trace.add_argument("-X", "--request", dest="method", metavar="METHOD", help="HTTP method (default GET)")
+    trace.add_argument("-H", "--header", dest="headers", action="append", default=[], metavar="'Name: value'",
+                       help="a request header; repeatable")
+    trace.add_argument("--distribution", dest="trace_distribution", metavar="ID",
+                       help="the distribution to trace through (needed when the URL's host is not one of its "
+                            "aliases or its default domain)")
+    trace.add_argument("--format", choices=("table", "json"), default="table")
+    trace.add_argument("--after-fix", action="store_true",
+                       help="also trace the request on the config the auto and approve fixes would leave")
+    # One value per flag: nargs="+" would swallow the URL after it.
+    trace.add_argument("--region", dest="regions", action="append", default=[], metavar="R",
+                       help="a region to search for API Gateway custom domains; repeatable")
 
     commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
                         description="Build five broken setups and a healthy one on an in-process emulator, "
@@ -357,6 +377,51 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
+    """Exit 0 when the request would succeed, 1 when it would fail (or cannot be told), 2 on errors."""
+    import json
+
+    from . import collect, engine
+    from . import trace as tracing
+
+    request = tracing.parse_request(args.url, args.method, args.headers)
+    clients = clients or make_clients(args)
+    dist_id = args.trace_distribution or tracing.locate_distribution(clients.cloudfront(), request.host)
+    result = run_scan(clients, regions=args.regions, distribution_ids=[dist_id])
+    dist = result.distribution(dist_id)
+    assert dist is not None  # run_scan raises NotFoundError otherwise
+    errors = engine.RuleErrors()
+    findings = engine.evaluate(dist, result.inventory, errors=errors)
+    current = tracing.trace(dist, result.inventory, request, findings=findings)
+    after = planned = None
+    if args.after_fix:
+        planned = tracing.after_fix(dist, result.inventory, findings,
+                                    resolver=collect.PolicyResolver(clients.cloudfront()))
+        after = tracing.trace(planned.distribution, planned.inventory, request, config="after-fix")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(tracing.document(current, after, planned.plan if planned else None),
+                                    indent=2) + "\n")
+    else:
+        console = report.make_console()
+        for warning in [*result.inventory.warnings, *errors.messages]:
+            console.print(f"warning: {warning}", style="yellow", markup=False)
+        if not tracing.serves_host(dist, request.host):
+            console.print(f"note: {request.host} is not an alias of {dist.id}; traced as if it reached it",
+                          style="yellow", markup=False)
+        tracing.render(console, current)
+        if after is not None and planned is not None:
+            console.print()
+            if planned.plan is None:
+                console.print("After the fix: no auto or approve fix is planned for this distribution.", markup=False)
+            else:
+                console.print(f"After the fix ({planned.plan.fix_class.value}):", style="bold", markup=False)
+                for line in planned.plan.summary:
+                    console.print(f"  - {line}", markup=False)
+            tracing.render(console, after)
+    final = after if after is not None else current
+    return 0 if final.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
@@ -437,13 +502,15 @@ def main(argv: Sequence[str] | None = None, *, clients: "Clients | None" = None,
             logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
             logging.getLogger("botocore").setLevel(logging.INFO)
         if args.command is None:
-            raise UsageError(f"choose a command: scan, fix, rules or demo (see {PROG} --help)")
+            raise UsageError(f"choose a command: scan, fix, rules, trace or demo (see {PROG} --help)")
         if args.command == "scan":
             return cmd_scan(args, clients)
         if args.command == "fix":
             return cmd_fix(args, clients, stdin or sys.stdin)
         if args.command == "rules":
             return cmd_rules(args)
+        if args.command == "trace":
+            return cmd_trace(args, clients)
         return cmd_demo(args)
     except SystemExit as exc:  # --help and --version end here
         return exc.code if isinstance(exc.code, int) else 0

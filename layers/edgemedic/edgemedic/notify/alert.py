@@ -155,3 +155,10 @@ class Alert:
 
     def with_status(self, status: Status, *, actor: str | None = None, note: str = "") -> "Alert":
         return replace(self, status=status, actor=actor or self.actor, note=note)
+
+    def with_traces(self, traces: Mapping[tuple[str, str, str, str], str]) -> "Alert":
+        """Each finding with its one-line before/after trace (``edgemedic.trace.traces_for``, keyed by
+        ``Finding.key``) as its last evidence line, so Slack messages and tickets show it."""
+        return replace(self, findings=tuple(
+            replace(f, evidence=(*f.evidence, f"Trace: {traces[f.key]}")) if f.key in traces else f
+            for f in self.findings))
