@@ -5,12 +5,13 @@ Read-only on AWS, like evaluate: auto fixes go to the apply queue.
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from edgemedic.handlers import iam, store, sweep
+from edgemedic.handlers import iam, store, sweep, tell
 from edgemedic.handlers.act import SQS_ACTIONS
 from edgemedic.handlers.runtime import Telemetry, runtime
+from edgemedic.notify import store as plans
 
 IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE,
-                      *SQS_ACTIONS})
+                      *plans.DYNAMODB_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()
 tracer = Tracer()

@@ -6,154 +6,32 @@ are real; only X-Ray is off (POWERTOOLS_TRACE_DISABLED). The seed stories come f
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import logging
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Iterator
 
 import pytest
 
-from edgemedic import policies, scenarios
+from edgemedic import local, policies, scenarios
 from edgemedic.emulator import Emulator
 from edgemedic.handlers import iam, runtime
-from edgemedic.handlers.act import LoggingNotifier
+from edgemedic.local import Stack, load_event
+from edgemedic.local import load_function as function
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 TABLE = "edgemedic-e2e"
 HUMAN = "arn:aws:iam::111122223333:role/Admin"
-APPLY_ROLE = "arn:aws:iam::111122223333:role/edgemedic-ApplyFunctionRole-EXAMPLE"
-POWERTOOLS_ENV = {
-    "POWERTOOLS_SERVICE_NAME": "edgemedic-e2e",
-    "POWERTOOLS_METRICS_NAMESPACE": "edgemedic",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_DEV": "false",
-}
-_MODULES: dict[str, ModuleType] = {}
-
-
-def function(name: str) -> ModuleType:
-    """functions/<name>/app.py, imported once (as Lambda does per execution environment)."""
-    if name not in _MODULES:
-        spec = importlib.util.spec_from_file_location(f"edgemedic_fn_{name}", ROOT / "functions" / name / "app.py")
-        module = importlib.util.module_from_spec(spec)
-        assert spec.loader is not None
-        spec.loader.exec_module(module)
-        _MODULES[name] = module
-    return _MODULES[name]
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "edgemedic-evaluate"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:111122223333:function:edgemedic-evaluate"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 120_000
-
-
-def load_event(name: str, **ids: str) -> dict:
-    """An events/ file with the ids of the resources this test made (the rest is the real-shaped record)."""
-    event = json.loads((EVENTS / name).read_text())
-    detail = event["detail"]
-    request = detail.get("requestParameters") or {}
-    if "distribution" in ids:
-        request["id"] = ids["distribution"]
-        if isinstance((detail.get("responseElements") or {}).get("distribution"), dict):
-            detail["responseElements"]["distribution"]["id"] = ids["distribution"]
-    for key in ("restApiId", "resourceId", "apiId", "domainName"):
-        if key in ids:
-            request[key] = ids[key]
-    if "region" in ids:
-        detail["awsRegion"] = event["region"] = ids["region"]
-    return event
-
-
-@dataclass
-class Stack:
-    emu: Emulator
-    clients: Any
-    rt: runtime.Runtime
-    queue_url: str
-    notifier: LoggingNotifier
-    apply_calls: Counter = field(default_factory=Counter)  # AWS calls made inside the apply function
-
-    def evaluate(self, event: Any) -> dict:
-        return function("evaluate").lambda_handler(event, LambdaContext())
-
-    def sweep(self) -> dict:
-        event = json.loads(json.dumps({"version": "0", "id": "5f2c0d1e-sweep", "detail-type": "Scheduled Event",
-                                       "source": "aws.events", "account": "111122223333",
-                                       "time": "2024-03-05T12:00:00Z", "region": "us-east-1",
-                                       "resources": [], "detail": {}}))
-        return function("sweep").lambda_handler(event, LambdaContext("edgemedic-sweep"))
-
-    def drain(self) -> list[dict]:
-        """Deliver every queued apply request to the apply function, as Lambda's SQS poller would."""
-        sqs = self.clients.client("sqs")
-        results = []
-        while True:
-            got = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=1, AttributeNames=["All"],
-                                      MessageAttributeNames=["All"])
-            messages = got.get("Messages", [])
-            if not messages:
-                return results
-            message = messages[0]
-            record = {
-                "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"], "attributes": message["Attributes"], "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:edgemedic-apply.fifo",
-                "awsRegion": "us-east-1",
-            }
-            before = self.emu.calls.copy()
-            response = function("apply").lambda_handler({"Records": [record]}, LambdaContext("edgemedic-apply"))
-            self.apply_calls += self.emu.calls - before
-            assert response == {"batchItemFailures": []}
-            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            results.append(json.loads(message["Body"]))
-
-    def queued(self) -> int:
-        attrs = self.clients.client("sqs").get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"])
-
-    def items(self) -> list[dict]:
-        return self.clients.client("dynamodb").scan(TableName=TABLE)["Items"]
-
-    def config(self, dist_id: str) -> dict:
-        return self.clients.cloudfront().get_distribution_config(Id=dist_id)["DistributionConfig"]
-
-    def updates(self) -> int:
-        return sum(n for (service, op), n in self.emu.calls.items()
-                   if service == "cloudfront" and op.startswith("UpdateDistribution"))
 
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in POWERTOOLS_ENV.items():
+    """The stack's table, apply queue and Powertools settings on the emulator (edgemedic.local, as the demo)."""
+    for name, value in local.powertools_env("edgemedic-e2e").items():
         monkeypatch.setenv(name, value)
     with Emulator() as emu:
-        clients = emu.clients()
-        clients.client("dynamodb").create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        queue_url = clients.client("sqs").create_queue(
-            QueueName="edgemedic-apply.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-        environ = {"TABLE_NAME": TABLE, "APPLY_QUEUE_URL": queue_url, "OWN_ROLE_ARNS": APPLY_ROLE,
-                   "API_REGIONS": "us-east-1,eu-west-1"}
-        notifier = LoggingNotifier()
-        rt = runtime.configure(clients=clients, environ=environ, notifier=notifier)
-        yield Stack(emu, clients, rt, queue_url, notifier)
+        yield local.start(emu, table=TABLE, api_regions=("us-east-1", "eu-west-1"))
     runtime.reset()
 
 
@@ -185,8 +63,11 @@ def test_human_update_forwarding_host_is_healed(stack: Stack) -> None:
                                         "findings": ["apigw-host-forwarded@/api/*"]}]
     assert stack.updates() == 0, "evaluate never writes to CloudFront"
 
-    assert stack.drain() == [{"distribution_id": dist_id, "event_id": "5ab02562-0fc5-43d0-b7b6-90293example",
+    assert stack.drain() == [{"kind": "auto-fix", "distribution_id": dist_id,
+                              "event_id": "5ab02562-0fc5-43d0-b7b6-90293example",
                               "event_name": "UpdateDistribution", "actor": HUMAN,
+                              "event_time": "2024-02-02T19:26:01Z",
+                              "session": "arn:aws:sts::111122223333:assumed-role/Admin/role-session-name",
                               "rules": ["apigw-host-forwarded"]}]
     assert api_behavior(stack.config(dist_id))["OriginRequestPolicyId"] == policies.ALL_VIEWER_EXCEPT_HOST_HEADER
     assert stack.updates() == 1

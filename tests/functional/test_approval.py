@@ -6,8 +6,8 @@ does); Slack is a real HTTP server on 127.0.0.1.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -253,51 +253,78 @@ def _url_event(body: str, headers: dict[str, str]) -> dict:
 
 @pytest.fixture
 def function(world, monkeypatch):
-    sys.path.insert(0, str(ROOT / "functions" / "approve"))
-    try:
-        import app  # functions/approve/app.py
-    finally:
-        sys.path.pop(0)
-    secrets = world.emu.clients().client("secretsmanager")
-    secrets.create_secret(Name="edgemedic/slack", SecretString=json.dumps({
-        "signing_secret": SECRET, "bot_token": "xoxb-test", "channel": "C024BE91L"}))
-    settings = app.Settings(TABLE, "edgemedic/slack", APPROVERS, 86400)
-    rt = app.Runtime(settings, world.emu.clients())
-    monkeypatch.setattr(rt, "secret", lambda field: {"signing_secret": SECRET}.get(field, ""))
+    """functions/approve/app.py on the world's moto: the Slack secret in Secrets Manager, a FIFO apply queue."""
+    from edgemedic.handlers import runtime
+
+    clients = world.emu.clients()
+    secret_arn = clients.client("secretsmanager").create_secret(Name="edgemedic/slack", SecretString=json.dumps({
+        "signing_secret": SECRET, "bot_token": "xoxb-test", "channel": "C024BE91L"}))["ARN"]
+    queue_url = clients.client("sqs").create_queue(QueueName="edgemedic-apply.fifo",
+                                                   Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for name, value in {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "edgemedic",
+                        "POWERTOOLS_SERVICE_NAME": "edgemedic-approve"}.items():
+        monkeypatch.setenv(name, value)
+    runtime.configure(clients=clients, environ={"TABLE_NAME": TABLE, "APPLY_QUEUE_URL": queue_url,
+                                                "SLACK_SECRET_ARN": secret_arn,
+                                                "SLACK_APPROVERS": ",".join(sorted(APPROVERS))})
+    spec = importlib.util.spec_from_file_location("edgemedic_fn_approve", ROOT / "functions" / "approve" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
     # the function runs on the real clock: a plan proposed now
     world.plan_id += "-now"
     world.store.put(PlanRecord.from_plan(world.plan(), now=time.time(), plan_id=world.plan_id))
-    started: list[dict] = []
-    monkeypatch.setattr(app, "_start", lambda task, _rt: started.append(task))
-    app.configure(rt)
-    yield app, started
-    app.configure(None)
-    sys.modules.pop("app", None)
+
+    def queued() -> list[dict]:
+        sqs = clients.client("sqs")
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])
+        for m in got.get("Messages", []):  # as the apply function's poller would (a FIFO group waits until then)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [{"body": json.loads(m["Body"]), "group": m["Attributes"]["MessageGroupId"],
+                 "dedup": m["Attributes"]["MessageDeduplicationId"]} for m in got.get("Messages", [])]
+
+    yield app, queued
+    runtime.reset()
 
 
 def test_function_url_refuses_a_bad_signature_without_logging_the_body(function, world, capsys):
-    app, started = function
+    app, queued = function
     body = click_body(world.plan_id)
-    headers = {**sign(body, time.time()), "X-Slack-Signature": "v0=" + "f" * 64}
-    response = app.lambda_handler(_url_event(body, headers), _Context())
-    assert response["statusCode"] == 401
+    for headers in ({**sign(body, time.time()), "X-Slack-Signature": "v0=" + "f" * 64},  # bad signature
+                    sign(body, time.time() - 301)):  # older than five minutes
+        response = app.lambda_handler(_url_event(body, headers), _Context())
+        assert (response["statusCode"], response["body"]) == (401, "invalid signature")
     logged = capsys.readouterr()
     assert "block_actions" not in logged.out + logged.err and world.plan_id not in logged.out + logged.err
-    assert started == [] and world.store.get(world.plan_id).status == "pending"
+    assert SECRET not in logged.out + logged.err
+    assert queued() == [] and world.store.get(world.plan_id).status == "pending"
 
 
-def test_function_url_records_the_approval_and_starts_the_apply(function, world):
-    app, started = function
+def test_function_url_records_the_approval_and_queues_the_plan(function, world):
+    app, queued = function
     body = click_body(world.plan_id, response_url="https://hooks.slack.com/actions/T/1/x")
     began = time.monotonic()
     response = app.lambda_handler(_url_event(body, sign(body, time.time())), _Context())
     assert time.monotonic() - began < 3
     assert (response["statusCode"], response["body"]) == (200, "")
-    assert started == [{"edgemedic_task": "apply", "plan_id": world.plan_id}]
+    assert queued() == [{"body": {"kind": "approved-plan", "plan_id": world.plan_id,
+                                  "distribution_id": world.dist_id, "approver": "U024BE7LH"},
+                         "group": world.dist_id, "dedup": world.plan_id}]
     assert world.store.get(world.plan_id).status == "approved"
+    assert world.updates() == 0, "the approve function never writes to CloudFront"
 
     replay = app.lambda_handler(_url_event(body, sign(body, time.time())), _Context())
     assert replay["statusCode"] == 200
-    assert started[1:] == [{"edgemedic_task": "reply", "response_url": "https://hooks.slack.com/actions/T/1/x",
-                            "text": "Already approved by <@U024BE7LH>; nothing more was done."}]
+    assert [m["body"] for m in queued()] == [{
+        "kind": "slack", "task": "reply", "response_url": "https://hooks.slack.com/actions/T/1/x",
+        "text": "Already approved by <@U024BE7LH>; nothing more was done.", "plan_id": world.plan_id,
+        "user": "U024BE7LH"}]
 
+
+def test_function_url_unknown_user_changes_nothing_and_is_told(function, world):
+    app, queued = function
+    body = click_body(world.plan_id, user="U0MALLORY", response_url="https://hooks.slack.com/actions/T/1/y")
+    response = app.lambda_handler(_url_event(body, sign(body, time.time())), _Context())
+    assert response["statusCode"] == 200
+    assert world.store.get(world.plan_id).status == "pending"
+    [message] = queued()
+    assert message["body"]["task"] == "reply" and message["body"]["text"].startswith("You are not on edgemedic's")

@@ -2,6 +2,7 @@
 standing in for Slack's Web API and an incoming webhook: exact requests, retries on 429 (Retry-After) and 5xx."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
@@ -18,6 +19,7 @@ from edgemedic.notify.slack import (
     APPROVE_ACTION_ID,
     REJECT_ACTION_ID,
     MessageRef,
+    SlackMessage,
     SlackNotifier,
     build_message,
     trim_diff,
@@ -216,3 +218,10 @@ def test_bad_token_is_not_retryable():
     assert failed.value.retryable is False and "invalid_auth" in str(failed.value)
     assert "xoxb-bad" not in str(failed.value)
     assert len(slack.requests) == 1
+
+
+def test_a_stored_message_comes_back_block_for_block():
+    """What the outbox keeps for the sweep (``to_dict``) rebuilds the same validated message."""
+    message = build_message(proposal())
+    again = SlackMessage.from_dict(json.loads(json.dumps(message.to_dict())))
+    assert again.to_dict() == message.to_dict()

@@ -25,7 +25,9 @@ from edgemedic.handlers.events import APIGATEWAY_EVENTS, CLOUDFRONT_EVENTS
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 APPLY_ROLE = "arn:aws:iam::111122223333:role/edgemedic-ApplyFunctionRole-EXAMPLE"
-FUNCTIONS = {"EvaluateFunction": "evaluate", "SweepFunction": "sweep", "ApplyFunction": "apply"}
+FUNCTIONS = {"EvaluateFunction": "evaluate", "SweepFunction": "sweep", "ApplyFunction": "apply",
+             "ApproveFunction": "approve"}
+SECRET_PATTERN = "^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+)?$"
 # EventBridge's default quota on the size of one event pattern (characters).
 PATTERN_LIMIT = 2048
 
@@ -35,7 +37,7 @@ class CfnLoader(yaml.SafeLoader):
 
 
 def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -72,13 +74,25 @@ def function_module(name: str) -> ModuleType:
     return module
 
 
-def granted(function: dict) -> list[str]:
-    actions: list[str] = []
+def statements(function: dict) -> list[dict]:
+    """Every statement, with a conditional one (``!If [cond, statement, AWS::NoValue]``) as when its condition
+    holds: what the function may do with every optional parameter set."""
+    found = []
     for policy in function["Properties"]["Policies"]:
         for statement in policy["Statement"]:
+            if set(statement) == {"Fn::If"}:
+                _, statement, otherwise = statement["Fn::If"]
+                assert otherwise == {"Ref": "AWS::NoValue"}
             assert statement["Effect"] == "Allow"
-            action = statement["Action"]
-            actions.extend([action] if isinstance(action, str) else action)
+            found.append(statement)
+    return found
+
+
+def granted(function: dict) -> list[str]:
+    actions: list[str] = []
+    for statement in statements(function):
+        action = statement["Action"]
+        actions.extend([action] if isinstance(action, str) else action)
     return actions
 
 
@@ -119,19 +133,76 @@ def test_only_the_apply_function_may_update_distributions(template: dict) -> Non
                if any(a.startswith("cloudfront:") and not a.startswith(("cloudfront:Get", "cloudfront:List"))
                       for a in granted(fn))}
     assert writers == {"ApplyFunction"}
-    update = next(s for s in template["Resources"]["ApplyFunction"]["Properties"]["Policies"][0]["Statement"]
+    update = next(s for s in statements(template["Resources"]["ApplyFunction"])
                   if s["Action"] == ["cloudfront:UpdateDistribution"])
     assert update["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}
 
 
-def test_table_and_queue_permissions_are_scoped_to_their_resource(template: dict) -> None:
+def test_table_queue_and_secret_permissions_are_scoped_to_their_resource(template: dict) -> None:
     for name, fn in resources(template, "AWS::Serverless::Function").items():
-        for statement in fn["Properties"]["Policies"][0]["Statement"]:
+        for statement in statements(fn):
             actions = statement["Action"]
             if any(a.startswith("dynamodb:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, name
             if any(a.startswith("sqs:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
+            if any(a.startswith("secretsmanager:") for a in actions):
+                assert actions == ["secretsmanager:GetSecretValue"], name
+                if name == "ApproveFunction":  # deployed only with a Slack secret; needs nothing else
+                    assert statement["Resource"] == {"Ref": "SlackSecretArn"}
+                else:
+                    assert statement["Resource"] == [
+                        {"Fn::If": ["HasSlackSecret", {"Ref": "SlackSecretArn"}, {"Ref": "AWS::NoValue"}]},
+                        {"Fn::If": ["HasTicketSecret", {"Ref": "TicketSecretArn"}, {"Ref": "AWS::NoValue"}]}]
+
+
+def test_secret_grants_exist_only_when_an_arn_is_given(template: dict) -> None:
+    conditions = template["Conditions"]
+    assert conditions["HasSlackSecret"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSecretArn"}, ""]}]}
+    assert conditions["HasTicketSecret"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TicketSecretArn"}, ""]}]}
+    assert conditions["HasNotifySecret"] == {"Fn::Or": [{"Condition": "HasSlackSecret"},
+                                                        {"Condition": "HasTicketSecret"}]}
+    for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
+        raw = template["Resources"][name]["Properties"]["Policies"][0]["Statement"]
+        conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
+        assert [(c[0], c[1]["Sid"]) for c in conditional] == [("HasNotifySecret", "NotifySecrets")], name
+        assert not any("secretsmanager:GetSecretValue" in s.get("Action", []) for s in raw if "Fn::If" not in s)
+    for name in ("ApproveFunction", "ApproveErrorsAlarm"):
+        assert template["Resources"][name]["Condition"] == "HasSlackSecret"
+    assert template["Outputs"]["SlackInteractivityUrl"]["Condition"] == "HasSlackSecret"
+
+
+def test_approval_endpoint_is_a_function_url_that_never_writes_to_cloudfront(template: dict) -> None:
+    props = template["Resources"]["ApproveFunction"]["Properties"]
+    assert props["FunctionUrlConfig"] == {"AuthType": "NONE"}  # Slack's signature is checked in the code
+    assert props["CodeUri"] == "functions/approve"
+    assert not any(a.startswith("cloudfront:") for a in granted(template["Resources"]["ApproveFunction"]))
+    assert sorted(granted(template["Resources"]["ApproveFunction"])) == [
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue", "sqs:SendMessage"]
+    assert props["Environment"]["Variables"]["APPLY_QUEUE_URL"] == {"Ref": "ApplyQueue"}
+    assert template["Outputs"]["SlackInteractivityUrl"]["Value"] == {
+        "Fn::Sub": "${ApproveFunctionUrl.FunctionUrl}slack/actions"}
+
+
+def test_slack_and_ticket_parameters(template: dict) -> None:
+    params = template["Parameters"]
+    assert params["ApprovalTtlHours"]["Default"] == 24 and params["ApprovalTtlHours"]["Type"] == "Number"
+    assert params["TicketBackend"]["Default"] == "none"
+    assert params["TicketBackend"]["AllowedValues"] == ["none", "github", "jira"]
+    assert params["TicketTarget"]["Type"] == "String"
+    for name in ("SlackSecretArn", "TicketSecretArn"):
+        assert params[name]["AllowedPattern"] == SECRET_PATTERN
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {k: env[k] for k in ("APPROVAL_TTL_HOURS", "TICKET_BACKEND", "TICKET_TARGET", "SLACK_SECRET_ARN",
+                                "TICKET_SECRET_ARN", "SLACK_APPROVERS")} == {
+        "APPROVAL_TTL_HOURS": {"Ref": "ApprovalTtlHours"}, "TICKET_BACKEND": {"Ref": "TicketBackend"},
+        "TICKET_TARGET": {"Ref": "TicketTarget"}, "SLACK_SECRET_ARN": {"Ref": "SlackSecretArn"},
+        "TICKET_SECRET_ARN": {"Ref": "TicketSecretArn"}, "SLACK_APPROVERS": {"Ref": "SlackApprovers"}}
+    rule = template["Rules"]["TicketsNeedTargetAndSecret"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TicketBackend"}, "none"]}]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "TicketTarget"}, ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "TicketSecretArn"}, ""]}]}]
 
 
 # --------------------------------------------------------------------------------------------- shape
@@ -197,7 +268,7 @@ def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:
     params = template["Parameters"]
     assert params["ModeAutoFixes"]["Default"] == "auto"
     assert params["DryRun"]["Default"] == "false"
-    for name in ("ModeAutoFixes", "ModeApproveFixes", "ModeManualFixes", "DryRun"):
+    for name in ("ModeAutoFixes", "ModeApproveFixes", "ModeManualFixes", "DryRun", "TicketBackend"):
         assert all(isinstance(v, str) for v in params[name]["AllowedValues"]), name
     for name in ("SlackSecretArn", "TicketSecretArn", "SlackApprovers", "SweepSchedule", "RuleModes"):
         assert params[name]["Type"] == "String"

@@ -16,7 +16,14 @@ from builders import RecordingServer
 from edgemedic.findings import Finding, Fix, FixClass, Severity
 from edgemedic.notify.alert import Alert, DistributionInfo, Trigger
 from edgemedic.notify.exceptions import TicketError
-from edgemedic.notify.tickets import GitHubIssues, JiraCloud, SecretValue, TicketKey, ticket_content
+from edgemedic.notify.tickets import (
+    GitHubIssues,
+    JiraCloud,
+    SecretValue,
+    TicketKey,
+    backend_from_settings,
+    ticket_content,
+)
 
 DIST = "E2QWRUHAPOMQZL"
 KEY = TicketKey(DIST, "apigw-edge-endpoint")
@@ -169,3 +176,20 @@ def test_jira_diff_goes_in_a_code_block():
     assert jira.requests[2].json()["fields"]["description"]["content"][-1] == {
         "type": "codeBlock", "attrs": {"language": "diff"},
         "content": [{"type": "text", "text": "@@ -1 +1 @@\n-a\n+b"}]}
+
+
+@pytest.mark.parametrize(("kind", "target", "expected"), [
+    ("github", "acme/ops", ("GitHubIssues", "acme/ops", "https://api.github.com")),
+    ("github", "https://ghe.acme.io/api/v3/acme/ops", ("GitHubIssues", "acme/ops", "https://ghe.acme.io/api/v3")),
+    ("jira", "https://acme.atlassian.net/OPS", ("JiraCloud", "OPS", "https://acme.atlassian.net")),
+])
+def test_backend_from_the_stack_parameters(kind, target, expected):
+    backend = backend_from_settings(kind, target=target, token="t", email="bot@acme.io")
+    where = (backend.repo, backend.api_url) if kind == "github" else (backend.project, backend.site_url)
+    assert (type(backend).__name__, *where) == expected
+
+
+@pytest.mark.parametrize(("kind", "target"), [("github", "acme"), ("jira", "OPS"), ("gitlab", "acme/ops")])
+def test_backend_refuses_a_target_it_cannot_use(kind, target):
+    with pytest.raises(ValueError):
+        backend_from_settings(kind, target=target, token="t", email="bot@acme.io")

@@ -1,96 +1,96 @@
 """The act step shared by the evaluate and sweep functions: findings -> what to do, per mode.
 
 - ``auto``: an apply request goes to the FIFO apply queue (one message group per distribution, so updates of one
-  distribution never race); only the apply function may call ``cloudfront:UpdateDistribution``.
-- ``approve``: the plan (config hash, ETag, diff) is stored as pending and handed to the notifier.
-- ``notify``: new findings are told, once.
+  distribution never race); only the apply function may call ``cloudfront:UpdateDistribution``, and it says
+  "applied automatically, here is the diff" once it has.
+- ``approve``: the plan (config hash, ETag, diff) is stored as pending through ``edgemedic.notify.approval.propose``
+  and posted with Approve / Reject; a click sends it to the same apply queue.
+- ``notify``: new findings (and, after a person's change, findings still there) are told: a ticket per distribution
+  and rule (opened once, then commented on) and a "needs a person" message with its link.
 - ``off``: recorded in the audit log only.
-Every decision lands in the audit log.
+Findings gone since the last evaluation close their tickets. Every decision lands in the audit log.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..apis import apis_behind
 from ..findings import Finding, FixClass
 from ..model import Distribution, Inventory
 from .settings import Mode, Settings
-from .store import Store, api_index_key, domain_index_key, finding_record
+from .store import Store, api_index_key, domain_index_key, finding_key, finding_record
+from .tell import LoggingNotifier, Notifier
+
+__all__ = ["ApplyQueue", "ApplyRequest", "LoggingNotifier", "Notifier", "Outcome", "Trigger", "act_on",
+           "close_tickets", "index_keys"]
 
 logger = logging.getLogger(__name__)
 
 SQS_ACTIONS = ("sqs:SendMessage",)
+AUTO_FIX, APPROVED_PLAN, SLACK_TASK = "auto-fix", "approved-plan", "slack"
 
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """What started an evaluation: a CloudTrail event (who changed what) or a sweep run."""
+    """What started an evaluation: a CloudTrail event (who changed what, when) or a sweep run."""
 
     event_id: str
     event_name: str = ""
-    actor: str = ""
+    actor: str = ""  # the role behind the session, or the identity's ARN
     source: str = "event"  # event | sweep
+    at: str = ""  # CloudTrail eventTime
+    session: str = ""  # the session ARN (assumed-role/Admin/alice): names the person on messages
 
+    def for_message(self) -> Any:
+        """``edgemedic.notify.alert.Trigger`` for Slack and tickets; None for a sweep (nobody changed anything)."""
+        if self.source != "event" or not self.at:
+            return None
+        from ..notify.alert import Trigger as MessageTrigger
 
-class Notifier(Protocol):
-    """Where people hear from edgemedic. Slack and tickets implement it in edgemedic.notify."""
+        return MessageTrigger.from_cloudtrail({"userIdentity": {"arn": self.session or self.actor},
+                                               "eventTime": self.at, "eventName": self.event_name})
 
-    def request_approval(self, pending: Mapping[str, Any]) -> None: ...
-
-    def notify(self, distribution_id: str, findings: Sequence[Finding], trigger: Trigger) -> None: ...
-
-    def alert(self, distribution_id: str, message: str, detail: Mapping[str, Any]) -> None: ...
-
-
-class LoggingNotifier:
-    """Tells through the function's log (JSON lines in CloudWatch): the notifier until Slack is configured."""
-
-    def __init__(self, log: Any = None):
-        self.log = log or logger
-        self.sent: list[tuple[str, Any]] = []
-
-    def request_approval(self, pending: Mapping[str, Any]) -> None:
-        self.sent.append(("approval", pending))
-        self.log.info("approval requested", extra={"distribution": pending.get("distribution"),
-                                                   "config_hash": pending.get("config_hash"),
-                                                   "summary": list(pending.get("summary", ()))})
-
-    def notify(self, distribution_id: str, findings: Sequence[Finding], trigger: Trigger) -> None:
-        self.sent.append(("notify", (distribution_id, tuple(f.rule for f in findings))))
-        self.log.info("findings to tell", extra={"distribution": distribution_id, "event_id": trigger.event_id,
-                                                 "rules": [f.rule for f in findings]})
-
-    def alert(self, distribution_id: str, message: str, detail: Mapping[str, Any]) -> None:
-        self.sent.append(("alert", (distribution_id, message)))
-        self.log.error("edgemedic alert", extra={"distribution": distribution_id, "alert": message, **detail})
+    def why_gone(self) -> str:
+        if self.source == "sweep":
+            return "the scheduled sweep found it gone"
+        return f"gone after {self.event_name or 'a change'} by {self.actor or 'someone'} (event {self.event_id})"
 
 
 @dataclass(frozen=True, slots=True)
 class ApplyRequest:
-    """The message the apply function consumes. It carries ids only: the config is always read fresh."""
+    """An ``auto`` fix for the apply function. It carries ids only: the config is always read fresh."""
 
     distribution_id: str
     event_id: str
     event_name: str = ""
     actor: str = ""
     rules: tuple[str, ...] = ()
+    event_time: str = ""
+    session: str = ""
 
     def body(self) -> str:
-        return json.dumps({**asdict(self), "rules": list(self.rules)}, sort_keys=True)
+        return json.dumps({"kind": AUTO_FIX, **asdict(self), "rules": list(self.rules)}, sort_keys=True)
 
     @classmethod
     def from_body(cls, body: str) -> "ApplyRequest":
         data = json.loads(body)
         return cls(data["distribution_id"], data["event_id"], data.get("event_name", ""), data.get("actor", ""),
-                   tuple(data.get("rules", ())))
+                   tuple(data.get("rules", ())), data.get("event_time", ""), data.get("session", ""))
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(self.event_id, self.event_name, self.actor, "event", self.event_time, self.session)
 
 
 @dataclass
 class ApplyQueue:
+    """The FIFO apply queue: auto fixes, approved plans and Slack follow-ups, one message group per distribution."""
+
     client: Any  # boto3 SQS client
     url: str
 
@@ -98,6 +98,19 @@ class ApplyQueue:
         dedup = hashlib.sha256(f"{request.event_id}|{request.distribution_id}".encode()).hexdigest()
         self.client.send_message(QueueUrl=self.url, MessageBody=request.body(),
                                  MessageGroupId=request.distribution_id, MessageDeduplicationId=dedup)
+
+    def send_approved(self, plan_id: str, distribution_id: str, approver: str) -> None:
+        """An approved plan: deduplicated on the plan id (a retried click sends nothing more)."""
+        body = {"kind": APPROVED_PLAN, "plan_id": plan_id, "distribution_id": distribution_id, "approver": approver}
+        self.client.send_message(QueueUrl=self.url, MessageBody=json.dumps(body, sort_keys=True),
+                                 MessageGroupId=distribution_id, MessageDeduplicationId=plan_id)
+
+    def send_slack_task(self, task: Mapping[str, Any], group: str) -> None:
+        """A Slack follow-up the approve function must not wait for: re-render a plan's message, or reply to the
+        clicking user (``response_url``)."""
+        body = json.dumps({"kind": SLACK_TASK, **task}, sort_keys=True)
+        self.client.send_message(QueueUrl=self.url, MessageBody=body, MessageGroupId=group,
+                                 MessageDeduplicationId=hashlib.sha256(body.encode()).hexdigest())
 
 
 @dataclass
@@ -130,13 +143,13 @@ def index_keys(dist: Distribution, inv: Inventory) -> set[str]:
     return keys
 
 
-def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store,
+def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
            queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any) -> Outcome:
-    """Decide and do, per mode; write the audit record. Returns what was done."""
+    """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore."""
     modes = [(f, settings.mode_for(f)) for f in findings]
-    records = [finding_record(f, mode.value) for f, mode in modes]
-    new_keys = store.replace_findings(dist.id, records)
-    outcome = Outcome(dist.id, records)
+    records = {finding_key(r): r for r in (finding_record(f, mode.value) for f, mode in modes)}
+    before = store.open_findings(dist.id)
+    outcome = Outcome(dist.id, list(records.values()))
     for finding in findings:
         telemetry.count("Findings", rule=finding.rule)
     by_mode: dict[Mode, list[Finding]] = {mode: [] for mode in Mode}
@@ -148,40 +161,77 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
             outcome.actions.append("auto-fix-not-queued: no apply queue configured")
         else:
             queue.send(ApplyRequest(dist.id, trigger.event_id, trigger.event_name, trigger.actor,
-                                    tuple(sorted({f.rule for f in by_mode[Mode.AUTO]}))))
+                                    tuple(sorted({f.rule for f in by_mode[Mode.AUTO]})), trigger.at,
+                                    trigger.session))
             outcome.actions.append("auto-fix-queued")
             telemetry.count("FixesQueued")
 
     if by_mode[Mode.APPROVE]:
-        from ..plan import build_plan  # late: the plan module is only needed when something is to approve
+        _propose(dist, by_mode[Mode.APPROVE], settings, plans, notifier, trigger, telemetry, outcome)
 
-        plan = build_plan(dist, by_mode[Mode.APPROVE], classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
-        if plan is None:
-            outcome.actions.append("approval-not-needed: no change left to make")
-        else:
-            outcome.plan = {"config_hash": plan.config_hash, "etag": plan.etag, "summary": list(plan.summary),
-                            "diff": plan.diff}
-            if store.pending_plan(dist.id, plan.config_hash):
-                outcome.actions.append("approval-already-pending")
-            else:
-                pending = store.put_pending_plan(
-                    distribution_id=dist.id, config_hash=plan.config_hash, etag=plan.etag, diff=plan.diff,
-                    summary=plan.summary, findings=[finding_record(f) for f in plan.findings],
-                    event_id=trigger.event_id, actor=trigger.actor)
-                notifier.request_approval(pending)
-                outcome.actions.append("approval-requested")
-                telemetry.count("ApprovalsRequested")
-
-    to_tell = [f for f in by_mode[Mode.NOTIFY] if f"{f.rule}#{f.behavior}#{f.origin}" in new_keys]
+    urls: dict[str, str] = {}
+    ticketed = {key for key, record in before.items() if record.get("ticket")}
+    to_tell = [f for f in by_mode[Mode.NOTIFY]
+               if _key(f) not in before  # new
+               or trigger.source == "event"  # a person changed something and it is still there
+               or (settings.tickets_enabled and _key(f) not in ticketed)]  # the ticket failed last time
     if to_tell:
-        notifier.notify(dist.id, to_tell, trigger)
+        urls = notifier.notify(dist, to_tell, trigger)
         outcome.actions.append("notified")
     elif by_mode[Mode.NOTIFY]:
         outcome.actions.append("already-notified")
     if by_mode[Mode.OFF]:
         outcome.actions.append("off")
 
+    for key, record in records.items():
+        url = urls.get(record["rule"]) if record.get("mode") == Mode.NOTIFY.value else None
+        if url or before.get(key, {}).get("ticket"):
+            record["ticket"] = url or before[key]["ticket"]
+    store.write_findings(dist.id, records, before)
+    if close_tickets(dist.id, [before[k] for k in before if k not in records], records.values(), notifier,
+                     trigger.why_gone()):
+        outcome.actions.append("tickets-closed")
+
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,
                 actor=trigger.actor, action=",".join(outcome.actions) or "none",
-                result="clean" if not findings else "decided", findings=records, plan=outcome.plan)
+                result="clean" if not findings else "decided", findings=outcome.findings, plan=outcome.plan)
     return outcome
+
+
+def _key(finding: Finding) -> str:
+    return f"{finding.rule}#{finding.behavior}#{finding.origin}"
+
+
+def _propose(dist: Distribution, findings: Sequence[Finding], settings: Settings, plans: Any, notifier: Notifier,
+             trigger: Trigger, telemetry: Any, outcome: Outcome) -> None:
+    # late: the plan and Slack modules are only needed when something is to approve
+    from ..notify.alert import DistributionInfo
+    from ..notify.approval import propose
+    from ..notify.store import plan_id_for
+    from ..plan import build_plan
+
+    plan = build_plan(dist, findings, classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
+    if plan is None:
+        outcome.actions.append("approval-not-needed: no change left to make")
+        return
+    outcome.plan = {"plan_id": plan_id_for(plan), "config_hash": plan.config_hash, "etag": plan.etag,
+                    "summary": list(plan.summary), "diff": plan.diff}
+    record = propose(plan, plans, None, now=time.time(), ttl_seconds=settings.approval_ttl_seconds,
+                     trigger=trigger.for_message(), dist=DistributionInfo.from_model(dist))
+    if record is None:  # the same plan on the same config was asked before: its state says what came of it
+        stored = plans.get(outcome.plan["plan_id"])
+        outcome.actions.append(f"approval-already-{stored.status if stored else 'asked'}")
+        return
+    notifier.request_approval(record)
+    outcome.actions.append("approval-requested")
+    telemetry.count("ApprovalsRequested")
+
+
+def close_tickets(distribution_id: str, gone: Sequence[Mapping[str, Any]], current: Any, notifier: Notifier,
+                  why: str) -> list[str]:
+    """Close the tickets of rules whose findings are all gone; returns those rules."""
+    still = {record["rule"] for record in current}
+    rules = sorted({record["rule"] for record in gone if record.get("ticket")} - still)
+    if rules:
+        notifier.resolved(distribution_id, rules, why)
+    return rules

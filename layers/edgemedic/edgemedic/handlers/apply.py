@@ -1,16 +1,26 @@
-"""The apply function: the only code with ``cloudfront:UpdateDistribution``. It consumes apply requests from the
-FIFO queue (one message group per distribution: updates of a distribution never race each other), re-reads the
-distribution, re-evaluates, and applies the ``auto`` fixes with ETag / If-Match through ``act.apply.apply_fixes``
-(412 -> re-read and re-plan; verify after applying; roll back and alert when verification fails).
+"""The apply function: the only code with ``cloudfront:UpdateDistribution``. It consumes the FIFO apply queue (one
+message group per distribution: updates of a distribution never race each other). Three kinds of message:
+
+- ``auto-fix`` (from evaluate/sweep): re-read, re-evaluate, apply the ``auto`` fixes with ETag / If-Match through
+  ``act.apply.apply_fixes`` (412 -> re-read and re-plan; verify; roll back and alert when verification fails),
+  then say "applied automatically, here is the diff" and close the tickets of findings now gone.
+- ``approved-plan`` (from the approve function, deduplicated on the plan id): ``notify.approval.Applier`` applies
+  it at most once; when the distribution's ETag or config hash changed since the plan, nothing is applied and a
+  fresh proposal is posted; the Slack message (chat.update) and the audit log name who approved.
+- ``slack`` (from the approve function): re-render a plan's message after Reject / expiry, or reply to the
+  clicking user; done here so the approve function answers Slack within three seconds.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
+import time
 from typing import Any, Mapping
 
 from ..findings import Finding, FixClass
-from .act import ApplyRequest
+from .act import APPROVED_PLAN, AUTO_FIX, SLACK_TASK, ApplyRequest, close_tickets
 from .runtime import Runtime, Telemetry
 from .settings import Mode
 from .store import finding_record
@@ -21,7 +31,18 @@ ALERT_STATUSES = frozenset({"rolled-back", "failed"})
 
 
 def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict:
-    """One SQS record -> one apply, at most once per (event, distribution)."""
+    """One SQS record: an auto fix (at most once per event and distribution), an approved plan (at most once per
+    plan, by the plan's conditional writes) or a Slack follow-up."""
+    body = json.loads(record["body"])
+    kind = body.get("kind", AUTO_FIX)
+    if kind == APPROVED_PLAN:
+        return apply_approved(body["plan_id"], rt, telemetry)
+    if kind == SLACK_TASK:
+        return slack_task(body, rt)
+    if kind != AUTO_FIX:
+        logger.error("apply message of unknown kind dropped", extra={"kind": kind})
+        telemetry.count("Errors", kind="apply-message")
+        return {"status": "unknown-kind", "kind": kind}
     request = ApplyRequest.from_body(record["body"])
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
@@ -80,13 +101,118 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     fixed = [finding_record(f, "auto") for f in targeted.values()]
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
-        rt.store.replace_findings(dist_id, [finding_record(f, rt.settings.mode_for(f).value) for f in latest])
+        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}")
+        rt.notifier.applied(plan, request.trigger)
     elif result.status in ALERT_STATUSES:
         telemetry.count("Errors", kind=f"apply-{result.status}")
-        rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id})
+        rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id},
+                          plan=plan)
     rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
                    actor=request.actor, action="auto-fix" + ("-dry-run" if rt.settings.dry_run else ""),
                    result=result.status, findings=fixed, plan=plan_record,
                    detail=f"{result.message} (attempts: {result.attempts}, etag: {result.etag})")
     return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
             "rules": sorted({f.rule for f in targeted.values()})}
+
+
+def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str) -> list[str]:
+    """Store the findings of the config as it is now; close the tickets of those gone."""
+    delta = rt.store.replace_findings(distribution_id,
+                                      [finding_record(f, rt.settings.mode_for(f).value) for f in findings])
+    return close_tickets(distribution_id, delta.gone, delta.current.values(), rt.notifier, why)
+
+
+# --------------------------------------------------------------------------------------------- approved plans
+
+
+def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
+    """Apply a plan a person approved in Slack (``notify.approval.Applier``): at most once, only on the config the
+    plan was made on, with If-Match, verified, rolled back on failure; the message and the audit log say who."""
+    from .. import engine
+    from ..act.apply import apply_fixes
+    from ..collect import PolicyResolver, collect, distribution_from_config
+    from ..notify.approval import Applier
+    from ..notify.store import APPLIED, SUPERSEDED
+    from ..plan import build_plan
+
+    record = rt.plans.get(plan_id)
+    if record is None:
+        logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
+        return {"status": "unknown-plan", "plan_id": plan_id}
+    dist_id = record.distribution_id
+    inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
+    current = next((d for d in inv.distributions if d.id == dist_id), None)
+    resolver = PolicyResolver(rt.clients.cloudfront())
+    targeted = {f.key for f in record.findings}
+    latest: list[Finding] = []
+
+    def verify(config: dict, etag: str) -> list[Finding]:
+        if current is None:
+            return []
+        summary = {"Id": current.id, "ARN": current.arn, "DomainName": current.domain_name, "Status": current.status}
+        dist = distribution_from_config(summary, config, etag, resolver, inv.custom_domains)
+        latest[:] = engine.evaluate(dist, dataclasses.replace(inv, distributions=(dist,)))
+        return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
+
+    def repropose(distribution_id: str) -> Any:
+        fresh = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
+        for dist in fresh.distributions:
+            if dist.id == distribution_id:
+                wanted = [f for f in engine.evaluate(dist, fresh) if rt.settings.mode_for(f) is Mode.APPROVE]
+                return build_plan(dist, wanted, classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
+        return None
+
+    def audit(status: str, done: Any) -> None:
+        rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
+                       event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
+                       result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
+                       plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
+                             "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
+                       detail=done.outcome)
+
+    try:
+        slack = rt.slack()
+    except Exception as exc:  # noqa: BLE001 - applied anyway; the message catches up on the next update
+        logger.error("Slack secret unreadable; applying without message updates", extra={"error": type(exc).__name__})
+        slack = None
+    applier = Applier(rt.plans, slack, rt.clients.cloudfront(), verify=verify, repropose=repropose,
+                      apply=functools.partial(apply_fixes, dry_run=rt.settings.dry_run), audit=audit,
+                      ttl_seconds=rt.settings.approval_ttl_seconds,
+                      undelivered=getattr(rt.notifier, "undelivered_plan", None))
+    try:
+        done = applier.run(plan_id, now=time.time())
+    except Exception as exc:  # noqa: BLE001 - marked failed and shown; a retry of this message would do nothing
+        logger.exception("approved plan failed", extra={"plan_id": plan_id})
+        telemetry.count("Errors", kind="approved-plan")
+        return {"status": "failed", "plan_id": plan_id, "error": type(exc).__name__}
+    if done is None:
+        return {"status": "not-this-run", "plan_id": plan_id}
+    if done.status == APPLIED:
+        telemetry.count("FixesApplied", value=len(targeted) or 1)
+        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}")
+    elif done.status == SUPERSEDED:
+        telemetry.count("ApprovalsRequested")
+    else:
+        telemetry.count("Errors", kind=f"approved-plan-{done.status}")
+    return {"status": done.status, "plan_id": plan_id, "distribution": dist_id, "approved_by": done.decided_by}
+
+
+def slack_task(task: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
+    """Re-render a plan's message (after Reject or expiry), or reply to the clicking user only."""
+    from ..notify.exceptions import DeliveryError
+
+    if task.get("task") == "refresh":
+        record = rt.plans.get(task["plan_id"])
+        if record is not None:
+            rt.notifier.show(record)
+        return {"status": "refreshed", "plan_id": task["plan_id"]}
+    if task.get("task") == "reply":
+        try:
+            slack = rt.slack()
+            if slack is not None:
+                slack.ephemeral(task["response_url"], task["text"])
+        except DeliveryError as exc:  # a courtesy note: the plan's message shows the state anyway
+            logger.warning("reply to the clicking user failed", extra={"error": str(exc)})
+        return {"status": "replied"}
+    logger.error("unknown Slack task dropped", extra={"task": task.get("task")})
+    return {"status": "unknown-task"}

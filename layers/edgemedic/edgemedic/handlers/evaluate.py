@@ -50,7 +50,8 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> 
 
 
 def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
-    trigger = Trigger(detail.eventID, detail.operation, detail.actor, "event")
+    trigger = Trigger(detail.eventID, detail.operation, detail.actor, "event", detail.eventTime or "",
+                      detail.session_arn)
     targets = targets_of(detail)
     if targets.empty:
         rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
@@ -78,8 +79,9 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry)
         seen.add(dist.id)
         rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
-        outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, queue=rt.queue,
-                               notifier=rt.notifier, trigger=trigger, telemetry=telemetry).as_dict())
+        outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
+                               queue=rt.queue, notifier=rt.notifier, trigger=trigger,
+                               telemetry=telemetry).as_dict())
     for gone in sorted(dist_ids - seen):  # deleted since the index was built
         rt.store.forget_distribution(gone)
         rt.store.audit(event_id=detail.eventID, distribution_id=gone, event_name=detail.operation,

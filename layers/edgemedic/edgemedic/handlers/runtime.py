@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..aws import Clients
-from .act import ApplyQueue, LoggingNotifier, Notifier
+from .act import ApplyQueue
+from .exceptions import SettingsError
 from .settings import Settings
 from .store import Store
+from .tell import LoggingNotifier, Notifier
+
+SECRET_MAX_AGE = 300  # seconds Powertools keeps a secret before reading it again
 
 
 class Telemetry:
@@ -48,21 +52,92 @@ class Telemetry:
 class Runtime:
     settings: Settings
     clients: Clients
-    notifier: Notifier = field(default_factory=LoggingNotifier)
+    notifier_override: Notifier | None = None
     _store: Store | None = None
+    _plans: Any = None
+    _notifier: Notifier | None = None
+    _secrets: Any = None
     _persistence: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = Store(self.clients.client("dynamodb"), self.settings.table_name,
-                                self.settings.audit_ttl_days, self.settings.pending_ttl_days)
+                                self.settings.audit_ttl_days)
         return self._store
+
+    @property
+    def plans(self) -> Any:
+        """The PlanStore (edgemedic.notify.store) on the stack's table: the one home of pending plans."""
+        if self._plans is None:
+            from ..notify.store import DynamoPlanStore
+
+            self._plans = DynamoPlanStore(self.clients.client("dynamodb"), self.settings.table_name)
+        return self._plans
 
     @property
     def queue(self) -> ApplyQueue | None:
         url = self.settings.apply_queue_url
         return ApplyQueue(self.clients.client("sqs"), url) if url else None
+
+    @property
+    def notifier(self) -> Notifier:
+        """Slack and tickets when their secrets are configured; else the log only (LoggingNotifier)."""
+        if self.notifier_override is not None:
+            return self.notifier_override
+        if self._notifier is None:
+            if self.settings.slack_secret_arn or self.settings.tickets_enabled:
+                from .tell import Teller
+
+                self._notifier = Teller(self.store, self.plans, self.slack, self.tickets)
+            else:
+                self._notifier = LoggingNotifier()
+        return self._notifier
+
+    # ----------------------------------------------------------------------------------------- secrets
+
+    def secret(self, arn: str) -> dict[str, Any]:
+        """A JSON secret, read through Powertools' SecretsProvider (cached five minutes; rotation is picked up).
+
+        Its value is never logged; errors name the secret's ARN only.
+        """
+        if self._secrets is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            self._secrets = SecretsProvider(boto3_client=self.clients.client("secretsmanager"))
+        value = self._secrets.get(arn, max_age=SECRET_MAX_AGE, transform="json")
+        if not isinstance(value, dict):
+            raise SettingsError(f"secret {arn} is not a JSON object: see docs/deploy.md for its shape")
+        return value
+
+    def slack_secret(self) -> dict[str, Any]:
+        return self.secret(self.settings.slack_secret_arn) if self.settings.slack_secret_arn else {}
+
+    def slack(self) -> Any:
+        """A SlackNotifier from the Slack secret (bot_token + channel, or webhook_url); None when none is set."""
+        if not self.settings.slack_secret_arn:
+            return None
+        from ..notify.slack import SlackNotifier
+
+        value = self.slack_secret()
+        if value.get("bot_token") and value.get("channel"):
+            return SlackNotifier(token=lambda: self.slack_secret()["bot_token"], channel=value["channel"],
+                                 api_url=self.settings.slack_api_url)
+        if value.get("webhook_url"):
+            return SlackNotifier(webhook_url=lambda: self.slack_secret()["webhook_url"])
+        raise SettingsError(f"secret {self.settings.slack_secret_arn} has neither bot_token + channel nor "
+                            "webhook_url: see docs/deploy.md")
+
+    def tickets(self) -> Any:
+        """The ticket backend (GitHub Issues or Jira Cloud) chosen by TICKET_BACKEND; None for ``none``."""
+        if not self.settings.tickets_enabled:
+            return None
+        from ..notify.tickets import backend_from_settings
+
+        arn = self.settings.ticket_secret_arn
+        return backend_from_settings(self.settings.ticket_backend, target=self.settings.ticket_target,
+                                     token=lambda: self.secret(arn)["token"],
+                                     email=lambda: self.secret(arn)["email"])
 
     def idempotency(self, function: str) -> Any:
         """Powertools' DynamoDB persistence layer on the stack's table (pk = idempotency#function, sk = key)."""
@@ -87,10 +162,10 @@ def runtime() -> Runtime:
 
 def configure(*, clients: Clients, environ: Mapping[str, str] | None = None,
               notifier: Notifier | None = None) -> Runtime:
-    """Use these clients (and settings from ``environ``, default os.environ) for the next invocations."""
+    """Use these clients (and settings from ``environ``, default os.environ) for the next invocations.
+    ``notifier`` replaces what the settings would build (Slack/tickets or the log)."""
     global _current
-    _current = Runtime(Settings.from_environ(environ if environ is not None else os.environ), clients,
-                       notifier or LoggingNotifier())
+    _current = Runtime(Settings.from_environ(environ if environ is not None else os.environ), clients, notifier)
     return _current
 
 

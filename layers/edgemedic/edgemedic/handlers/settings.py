@@ -50,6 +50,26 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
 
 
+def _hours(name: str, value: str) -> float:
+    try:
+        hours = float(value.strip() or "24")
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a number of hours") from None
+    if not 0 < hours <= 24 * 30:
+        raise SettingsError(f"{name}={value!r}: give between 1 and 720 hours")
+    return hours
+
+
+def _ticket_backend(env: Mapping[str, str]) -> str:
+    backend = env.get("TICKET_BACKEND", "none").strip().lower() or "none"
+    if backend not in {"none", "github", "jira"}:
+        raise SettingsError(f"TICKET_BACKEND={backend!r}: use none, github or jira")
+    if backend != "none" and not (env.get("TICKET_TARGET", "").strip() and env.get("TICKET_SECRET_ARN", "").strip()):
+        raise SettingsError(f"TICKET_BACKEND={backend} needs TICKET_TARGET and TICKET_SECRET_ARN "
+                            "(the TicketTarget and TicketSecretArn stack parameters)")
+    return backend
+
+
 def _rule_modes(value: str) -> dict[str, Mode]:
     """``"apigw-response-cached=notify, behavior-shadowed=off"`` -> {rule id: mode}."""
     modes: dict[str, Mode] = {}
@@ -75,8 +95,19 @@ class Settings:
     slack_secret_arn: str = ""
     ticket_secret_arn: str = ""
     slack_approvers: tuple[str, ...] = ()
+    slack_api_url: str = "https://slack.com/api/"  # GovSlack: https://slack-gov.com/api/
+    approval_ttl_hours: float = 24.0
+    ticket_backend: str = "none"  # none | github | jira
+    ticket_target: str = ""  # owner/repo (or https://ghe.example.com/api/v3/owner/repo); https://acme.atlassian.net/OPS
     audit_ttl_days: int = 400
-    pending_ttl_days: int = 7
+
+    @property
+    def approval_ttl_seconds(self) -> int:
+        return int(self.approval_ttl_hours * 3600)
+
+    @property
+    def tickets_enabled(self) -> bool:
+        return self.ticket_backend != "none"
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> "Settings":
@@ -98,6 +129,10 @@ class Settings:
             slack_secret_arn=env.get("SLACK_SECRET_ARN", "").strip(),
             ticket_secret_arn=env.get("TICKET_SECRET_ARN", "").strip(),
             slack_approvers=_list(env.get("SLACK_APPROVERS", "")),
+            slack_api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/",
+            approval_ttl_hours=_hours("APPROVAL_TTL_HOURS", env.get("APPROVAL_TTL_HOURS", "24")),
+            ticket_backend=_ticket_backend(env),
+            ticket_target=env.get("TICKET_TARGET", "").strip(),
         )
 
     def mode_for(self, finding: Finding) -> Mode:

@@ -1,11 +1,12 @@
-"""The stack's one DynamoDB table: audit log, open findings, pending plans, the API -> distribution index, sweep
-runs, and (through Powertools) idempotency records. Single-table design on ``pk`` / ``sk``:
+"""The stack's one DynamoDB table: audit log, open findings, plans, undelivered Slack messages, the API ->
+distribution index, sweep runs, and (through Powertools) idempotency records. Single-table design on ``pk`` / ``sk``:
 
 | item | pk | sk |
 |---|---|---|
 | audit record | ``AUDIT#{distribution or -}`` | ``{time}#{event id}`` |
-| open finding | ``FINDINGS#{distribution}`` | ``{rule}#{behavior}#{origin}`` |
-| pending plan | ``PLAN#{distribution}`` | ``{config hash}`` |
+| open finding (``ticket``: its ticket's URL) | ``FINDINGS#{distribution}`` | ``{rule}#{behavior}#{origin}`` |
+| plan (pending, decided, applied) | ``PLAN#{distribution}`` | ``{plan id}``: ``edgemedic.notify.store`` |
+| Slack message not delivered yet | ``OUTBOX`` | ``{time}#{id}`` (the sweep posts it again) |
 | index entry | ``INDEX#API#{region}#{api id}`` or ``INDEX#DOMAIN#{name}`` | ``{distribution}`` |
 | index keys of a distribution | ``INDEXED#{distribution}`` | ``KEYS`` |
 | index freshness | ``INDEX`` | ``META`` |
@@ -16,8 +17,10 @@ runs, and (through Powertools) idempotency records. Single-table design on ``pk`
 """
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -27,6 +30,7 @@ TTL_ATTRIBUTE = "expiration"
 
 # What each function's code calls on the table (the IAM check reads these through the handlers).
 DYNAMODB_ACTIONS_READ = ("dynamodb:GetItem", "dynamodb:Query")
+# Plans live in the same table through edgemedic.notify.store (the one implementation of plan storage).
 DYNAMODB_ACTIONS_WRITE = ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
@@ -66,6 +70,17 @@ def domain_index_key(name: str) -> str:
     return f"INDEX#DOMAIN#{name.lower()}"
 
 
+def finding_key(record: Mapping[str, Any]) -> str:
+    return f"{record['rule']}#{record['behavior']}#{record['origin']}"
+
+
+@dataclass
+class FindingsDelta:
+    new: set[str]  # keys of findings not open before
+    gone: list[dict[str, Any]]  # records of findings open before and not found now
+    current: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> record as stored now
+
+
 def finding_record(finding: Finding, mode: str | None = None) -> dict[str, Any]:
     record = {
         "rule": finding.rule, "severity": finding.severity.value, "distribution": finding.distribution,
@@ -93,7 +108,7 @@ class Store:
     client: Any  # a boto3 DynamoDB client
     table: str
     audit_ttl_days: int = 400
-    pending_ttl_days: int = 7
+    outbox_ttl_days: int = 7
 
     # ----------------------------------------------------------------------------------------- low level
 
@@ -155,33 +170,44 @@ class Store:
     def open_findings(self, distribution_id: str) -> dict[str, dict[str, Any]]:
         return {item["sk"]: item for item in self._query(f"FINDINGS#{distribution_id}")}
 
-    def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]]) -> set[str]:
-        """Store the distribution's current findings; returns the keys that are new since the last evaluation."""
+    def write_findings(self, distribution_id: str, records: Mapping[str, Mapping[str, Any]],
+                       before: Mapping[str, Any]) -> None:
+        """Store the distribution's current findings (key -> record) and drop those of ``before`` now gone."""
         pk = f"FINDINGS#{distribution_id}"
-        before = self.open_findings(distribution_id)
-        now = {f"{r['rule']}#{r['behavior']}#{r['origin']}": r for r in records}
         self._write_batch(
-            puts=[{"pk": pk, "sk": key, "seen": now_iso(), **record} for key, record in now.items()],
-            deletes=[(pk, key) for key in before if key not in now],
+            puts=[{"pk": pk, "sk": key, "seen": now_iso(), **record} for key, record in records.items()],
+            deletes=[(pk, key) for key in before if key not in records],
         )
-        return set(now) - set(before)
 
-    # ----------------------------------------------------------------------------------------- pending plans
+    def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]]) -> "FindingsDelta":
+        """Store the distribution's current findings; returns what is new and what is gone since last time.
 
-    def pending_plan(self, distribution_id: str, config_hash: str) -> dict[str, Any] | None:
-        return self._get(f"PLAN#{distribution_id}", config_hash)
+        A finding seen again keeps the ticket it has.
+        """
+        before = self.open_findings(distribution_id)
+        now = {finding_key(r): dict(r) for r in records}
+        for key, record in now.items():
+            if before.get(key, {}).get("ticket") and "ticket" not in record:
+                record["ticket"] = before[key]["ticket"]
+        self.write_findings(distribution_id, now, before)
+        return FindingsDelta(set(now) - set(before), [before[k] for k in before if k not in now], now)
 
-    def put_pending_plan(self, *, distribution_id: str, config_hash: str, etag: str, diff: str,
-                         summary: Sequence[str], findings: Sequence[Mapping[str, Any]], event_id: str,
-                         actor: str) -> dict[str, Any]:
-        record = {
-            "pk": f"PLAN#{distribution_id}", "sk": config_hash, "status": "pending", "distribution": distribution_id,
-            "config_hash": config_hash, "etag": etag, "diff": diff, "summary": list(summary),
-            "findings": list(findings), "event_id": event_id, "actor": actor, "created": now_iso(),
-            TTL_ATTRIBUTE: self._expires(self.pending_ttl_days),
-        }
+    # ----------------------------------------------------------------------------------------- outbox
+
+    def put_undelivered(self, *, distribution_id: str, error: str, message: Mapping[str, Any] | None = None,
+                        plan_id: str = "", attempts: int = 1, sk: str | None = None) -> dict[str, Any]:
+        """A Slack message that could not be delivered: a stored plan to post (``plan_id``) or a rendered message."""
+        record = {"pk": "OUTBOX", "sk": sk or f"{now_iso()}#{uuid.uuid4().hex[:8]}", "distribution": distribution_id,
+                  "plan_id": plan_id, "message": json.dumps(message) if message else "", "error": error,
+                  "attempts": attempts, TTL_ATTRIBUTE: self._expires(self.outbox_ttl_days)}
         self._put(record)
         return record
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        return self._query("OUTBOX")
+
+    def delivered(self, sk: str) -> None:
+        self._write_batch(deletes=[("OUTBOX", sk)])
 
     # ------------------------------------------------------------------------------------ API -> distribution index
 

@@ -1,15 +1,30 @@
-"""Telling people: Slack messages (Block Kit), tickets (GitHub Issues, Jira Cloud), approvals from Slack."""
-from .alert import Alert, DistributionInfo, Status, Trigger
-from .approval import Applier, Click, Decision, decide, parse_click, propose, verify
-from .exceptions import DeliveryError, TicketError, TransitionError
-from .slack import APPROVE_ACTION_ID, REJECT_ACTION_ID, MessageRef, SlackMessage, SlackNotifier, build_message
-from .store import DynamoPlanStore, MemoryPlanStore, PlanRecord, PlanStore, plan_id_for
-from .tickets import GitHubIssues, JiraCloud, SecretValue, Ticket, TicketBackend, TicketContent, TicketKey
+"""Telling people: Slack messages (Block Kit), tickets (GitHub Issues, Jira Cloud), approvals from Slack.
 
-__all__ = [
-    "APPROVE_ACTION_ID", "REJECT_ACTION_ID", "Alert", "Applier", "Click", "Decision", "DeliveryError",
-    "DistributionInfo", "DynamoPlanStore", "GitHubIssues", "JiraCloud", "MemoryPlanStore", "MessageRef",
-    "PlanRecord", "PlanStore", "SecretValue", "SlackMessage", "SlackNotifier", "Status",
-    "Ticket", "TicketBackend", "TicketContent", "TicketError", "TicketKey", "TransitionError", "Trigger",
-    "build_message", "decide", "parse_click", "plan_id_for", "propose", "verify",
-]
+Names are imported on first use (PEP 562): ``from edgemedic.notify import store`` must not pull slack_sdk into a
+function's cold start.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Alert": "alert", "DistributionInfo": "alert", "Status": "alert", "Trigger": "alert",
+    "Applier": "approval", "Click": "approval", "Decision": "approval", "decide": "approval",
+    "parse_click": "approval", "propose": "approval", "verify": "approval",
+    "DeliveryError": "exceptions", "TicketError": "exceptions", "TransitionError": "exceptions",
+    "APPROVE_ACTION_ID": "slack", "REJECT_ACTION_ID": "slack", "MessageRef": "slack", "SlackMessage": "slack",
+    "SlackNotifier": "slack", "build_message": "slack",
+    "DynamoPlanStore": "store", "MemoryPlanStore": "store", "PlanRecord": "store", "PlanStore": "store",
+    "plan_id_for": "store",
+    "GitHubIssues": "tickets", "JiraCloud": "tickets", "SecretValue": "tickets", "Ticket": "tickets",
+    "TicketBackend": "tickets", "TicketContent": "tickets", "TicketKey": "tickets",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -1,12 +1,13 @@
 """Approval of ``approve`` plans from Slack: verify, decide, then apply at most once.
 
-The Slack-facing half must answer within three seconds (``verify`` → ``parse_click`` → ``decide``); the
-CloudFront half runs later, asynchronously (``Applier.run``):
+The Slack-facing half (the approve function) must answer within three seconds (``verify`` → ``parse_click`` →
+``decide``) and hands an approved plan to the FIFO apply queue; the CloudFront half runs in the apply function,
+the only writer (``Applier.run``):
 
     if not verify(secret, body, headers): return 401
     click = parse_click(body)
     decision = decide(click, store, approvers, now=time.time())      # one conditional write
-    if decision.apply: invoke_async({"edgemedic_apply": click.plan_id})
+    if decision.apply: queue.send_approved(decision.record)           # group = distribution, dedup = plan id
     ...
     Applier(store, notifier, cloudfront, verify=..., repropose=...).run(plan_id, now=time.time())
 
@@ -187,9 +188,25 @@ def propose(plan: Any, store: PlanStore, notifier: SlackNotifier | None, *, now:
     if not store.put(record):
         return None
     if notifier is not None:
-        message = build_message(alert_for(record).with_status(Status.PROPOSED, note=note))
-        notifier.post(message)
+        record = post_proposal(record, store, notifier, now=now, note=note)
     return record
+
+
+def post_proposal(record: PlanRecord, store: PlanStore, notifier: SlackNotifier, *, now: float,
+                  note: str = "") -> PlanRecord:
+    """Post a stored pending plan with its buttons; remember where the message is so its outcome replaces it.
+
+    A webhook's message cannot be edited (no ts): the click's ``response_url`` is used for that instead.
+    Raises ``DeliveryError`` when Slack still refuses after the retries.
+    """
+    ref = notifier.post(build_message(alert_for(record).with_status(Status.PROPOSED, note=note)))
+    if not ref.ts:
+        return record
+    try:
+        return store.transition(record.plan_id, expected=PENDING, to=PENDING, now=now, channel=ref.channel or "",
+                                ts=ref.ts)
+    except TransitionError as lost:  # decided in the moment between the post and this write: the click says where
+        return lost.current or record  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------- applying
@@ -210,6 +227,7 @@ class Applier:
     apply: ApplyFn | None = None
     audit: Callable[..., Any] | None = None  # audit(event, record) -> None
     ttl_seconds: int = DEFAULT_TTL_SECONDS
+    undelivered: Callable[[PlanRecord, DeliveryError], None] | None = None  # a fresh proposal Slack refused
 
     def run(self, plan_id: str, *, now: float) -> PlanRecord | None:
         try:
@@ -270,8 +288,17 @@ class Applier:
             return
         trigger = Trigger.from_json(old.trigger_json) if old.trigger_json else None
         dist = DistributionInfo.from_json(old.distribution_json) if old.distribution_json else None
-        propose(fresh, self.store, self.notifier, now=now, ttl_seconds=self.ttl_seconds, trigger=trigger,
-                ticket_url=old.ticket_url, dist=dist, note=f"Fresh proposal: {old.outcome}")
+        note = f"Fresh proposal: {old.outcome}"
+        record = propose(fresh, self.store, None, now=now, ttl_seconds=self.ttl_seconds, trigger=trigger,
+                         ticket_url=old.ticket_url, dist=dist, note=note)
+        if record is None or self.notifier is None:
+            return
+        try:
+            post_proposal(record, self.store, self.notifier, now=now, note=note)
+        except DeliveryError as exc:
+            if self.undelivered is None:
+                raise
+            self.undelivered(record, exc)
 
     def _show(self, record: PlanRecord) -> None:
         if self.notifier is None or not (record.ts or record.response_url):

@@ -77,6 +77,11 @@ class SlackMessage:
     def to_dict(self) -> dict:
         return {"text": self.text, "blocks": self.block_dicts()}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "SlackMessage":
+        """Back from ``to_dict`` (a message stored for the sweep to post again)."""
+        return cls(data["text"], tuple(Block.parse(b) for b in data["blocks"]))
+
 
 # --------------------------------------------------------------------------------------------- text helpers
 

@@ -1,10 +1,12 @@
 """Plans waiting for a person, and the conditional writes that make each one applied at most once.
 
-Key schema (one item per plan, in the stack's table, which has ``pk``/``sk`` string keys and TTL on ``expiration``):
+The one implementation of pending-plan storage: the evaluate and sweep functions store plans here (``propose``),
+the approve function records decisions, the apply function applies. Key schema (one item per plan, in the stack's
+table, which has ``pk``/``sk`` string keys and TTL on ``expiration``; see ``edgemedic.handlers.store``):
 
 | attribute | value |
 |---|---|
-| ``pk`` / ``sk`` | ``plan#<plan_id>`` / ``plan`` |
+| ``pk`` / ``sk`` | ``PLAN#<distribution>`` / ``<plan_id>`` (plan ids start with the distribution id) |
 | ``status`` | pending → approved → applying → applied / failed / rolled-back / superseded; pending → rejected / expired |
 | ``distribution``, ``etag``, ``config_hash``, ``diff``, ``summary``, ``fix_class`` | the plan as shown to the person |
 | ``findings`` | JSON of the plan's findings (with their change intents): the plan is rebuilt from them at apply time |
@@ -42,7 +44,11 @@ from .exceptions import TransitionError
 PENDING, APPROVED, APPLYING, APPLIED = "pending", "approved", "applying", "applied"
 REJECTED, EXPIRED, SUPERSEDED, FAILED, ROLLED_BACK = "rejected", "expired", "superseded", "failed", "rolled-back"
 KEEP_AFTER_EXPIRY = 30 * 86400
-DYNAMODB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+# What each use of the store calls (the functions' IAM_ACTIONS are built from these).
+DECIDE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # get + transition (the approve function)
+PROPOSE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")  # put + remember where the message is
+LIST_ACTIONS = ("dynamodb:Query",)  # plans_of (the sweep expires plans)
+DYNAMODB_ACTIONS = tuple(sorted({*DECIDE_ACTIONS, *PROPOSE_ACTIONS, *LIST_ACTIONS}))
 
 _CHANGE_TYPES = {cls.__name__: cls for cls in (SetBehaviorPolicies, SetAllowedMethods, SetViewerProtocol,
                                                SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior)}
@@ -78,6 +84,11 @@ def findings_from_json(text: str) -> tuple[Finding, ...]:
                     fix["ticket"]),
             evidence=tuple(d["evidence"]), notes=tuple(d["notes"])))
     return tuple(out)
+
+
+def distribution_of(plan_id: str) -> str:
+    """``E2QWRUHAPOMQZL-5f2c...`` -> ``E2QWRUHAPOMQZL`` (CloudFront ids have no dash)."""
+    return plan_id.split("-", 1)[0]
 
 
 def plan_id_for(plan: Any) -> str:
@@ -145,6 +156,10 @@ class PlanStore(Protocol):
         """applying -> applied / failed / rolled-back / superseded."""
         ...
 
+    def plans_of(self, distribution_id: str) -> list[PlanRecord]:
+        """Every stored plan of a distribution (the sweep expires the pending ones)."""
+        ...
+
 
 _FIELDS = {f.name: f for f in fields(PlanRecord)}
 
@@ -178,7 +193,7 @@ class DynamoPlanStore:
 
     @staticmethod
     def key(plan_id: str) -> dict:
-        return {"pk": {"S": f"plan#{plan_id}"}, "sk": {"S": "plan"}}
+        return {"pk": {"S": f"PLAN#{distribution_of(plan_id)}"}, "sk": {"S": plan_id}}
 
     def _record(self, item: dict) -> PlanRecord:
         return PlanRecord(**{k: _from_attr(v) for k, v in item.items() if k in _FIELDS})
@@ -222,6 +237,18 @@ class DynamoPlanStore:
     def mark_applied(self, plan_id: str, *, status: str, outcome: str, now: float) -> PlanRecord:
         return self.transition(plan_id, expected=APPLYING, to=status, now=now, outcome=outcome)
 
+    def plans_of(self, distribution_id: str) -> list[PlanRecord]:
+        kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
+                                  "ExpressionAttributeValues": {":pk": {"S": f"PLAN#{distribution_id}"}},
+                                  "ConsistentRead": True}
+        records: list[PlanRecord] = []
+        while True:
+            page = self.client.query(**kwargs)
+            records.extend(self._record(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
 
 @dataclass
 class MemoryPlanStore:
@@ -250,3 +277,5 @@ class MemoryPlanStore:
     def mark_applied(self, plan_id: str, *, status: str, outcome: str, now: float) -> PlanRecord:
         return self.transition(plan_id, expected=APPLYING, to=status, now=now, outcome=outcome)
 
+    def plans_of(self, distribution_id: str) -> list[PlanRecord]:
+        return [r for r in self.records.values() if r.distribution_id == distribution_id]

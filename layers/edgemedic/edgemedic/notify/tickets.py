@@ -357,8 +357,14 @@ def _adf(text: str, code: str = "") -> dict:
 
 def backend_from_settings(kind: str, *, target: str, token: Token, email: Token | None = None,
                           api_url: str | None = None) -> TicketBackend:
-    """``kind`` is ``github`` (target ``owner/repo``) or ``jira`` (target ``https://site.atlassian.net/OPS``)."""
+    """``kind`` is ``github`` (target ``owner/repo``, or ``https://<host>/api/v3/owner/repo`` for GitHub Enterprise
+    Server) or ``jira`` (target ``https://<site>.atlassian.net/<PROJECT>``)."""
     if kind == "github":
+        if target.startswith(("https://", "http://")):
+            base, owner, repo = target.rstrip("/").rsplit("/", 2)
+            return GitHubIssues(f"{owner}/{repo}", token, api_url=base)
+        if target.count("/") != 1:
+            raise ValueError(f"github ticket target {target!r} is not owner/repo")
         return GitHubIssues(target, token, api_url=api_url or GITHUB_API)
     if kind == "jira":
         site, _, project = target.rstrip("/").rpartition("/")

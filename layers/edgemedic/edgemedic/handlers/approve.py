@@ -1,0 +1,71 @@
+"""The approve function: Slack's interactivity endpoint (a Lambda Function URL with AuthType NONE: the Slack
+signature is the authentication). It must answer within Slack's three seconds, so it only
+
+1. verifies the v0 signature and the timestamp (older than five minutes or a bad signature: 401, and nothing
+   from the body is logged),
+2. checks that the clicking user is on the approver list,
+3. records the decision with one conditional write (``notify.approval.decide``: a double click, a replay or a
+   click after expiry changes nothing),
+4. hands an approved plan to the FIFO apply queue (message group = distribution id, deduplication id = plan id),
+   and the message re-render / the reply to the user to the same queue.
+
+It never calls CloudFront: the apply function is the only writer.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+from .runtime import Runtime, Telemetry
+
+logger = logging.getLogger(__name__)
+
+REPLY_GROUP = "slack-replies"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: str = ""
+
+
+def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: Telemetry, *,
+                 now: float | None = None) -> Answer:
+    """One Slack interactivity request -> the HTTP answer. Never raises on what the request holds."""
+    from ..notify import approval
+
+    now = time.time() if now is None else now
+    try:
+        signing_secret = rt.slack_secret().get("signing_secret", "")
+    except Exception as exc:  # noqa: BLE001 - only the error's type is said: never the secret
+        logger.error("Slack secret unreadable", extra={"error": type(exc).__name__})
+        telemetry.count("Errors", kind="slack-secret")
+        return Answer(503, "edgemedic cannot read its Slack secret")
+    if not signing_secret or not approval.verify(signing_secret, body, headers, now=now):
+        logger.warning("refused a request: bad or stale Slack signature")  # nothing from the body, ever
+        telemetry.count("RefusedRequests")
+        return Answer(401, "invalid signature")
+    click = approval.parse_click(body)
+    if click is None:
+        return Answer(200)
+    decision = approval.decide(click, rt.plans, frozenset(rt.settings.slack_approvers), now=now)
+    logger.info("slack decision", extra={"plan_id": click.plan_id, "slack_user": click.user_id,
+                                         "action": click.action, "outcome": decision.outcome})
+    telemetry.count("Decisions", outcome=decision.outcome)
+    queue = rt.queue
+    if queue is None:
+        logger.error("APPLY_QUEUE_URL is not set: the decision is recorded but nothing will act on it")
+        return Answer(200)
+    record = decision.record
+    if decision.apply and record is not None:
+        queue.send_approved(record.plan_id, record.distribution_id, click.user_id)
+    elif decision.refresh and record is not None:
+        queue.send_slack_task({"task": "refresh", "plan_id": record.plan_id, "status": record.status},
+                              record.distribution_id)
+    if decision.reply and click.response_url:
+        group = record.distribution_id if record is not None else REPLY_GROUP
+        queue.send_slack_task({"task": "reply", "response_url": click.response_url, "text": decision.reply,
+                               "plan_id": click.plan_id, "user": click.user_id}, group)
+    return Answer(200)
