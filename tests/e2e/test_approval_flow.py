@@ -164,6 +164,9 @@ def test_proposal_click_apply_and_outcome_on_the_same_message(flow: Flow) -> Non
     assert posted["channel"] == CHANNEL
     assert header(posted) == f":raised_hand: Approval needed: fix for CloudFront {dist_id}"
     assert context_texts(posted)[0].startswith(f"Triggered by *{HUMAN_SESSION}*: `UpdateDistribution` at ")
+    # Issue 5: each finding shows its request traced before and after the fix (mrkdwn escapes ">").
+    assert any("Trace: before: GET /api/health -&gt; 200 via GET /prod/api/health | after: -&gt; 200 via GET "
+               "/prod/api/health" in b.get("text", {}).get("text", "") for b in posted["blocks"])
     buttons = posted["blocks"][-1]["elements"]
     assert [(b["action_id"], b["value"]) for b in buttons] == [("edgemedic_approve", plan.plan_id),
                                                               ("edgemedic_reject", plan.plan_id)]
@@ -371,6 +374,9 @@ def test_manual_finding_opens_one_ticket_comments_on_a_repeat_and_closes_it_when
     opened = flow.github.requests[1].json()
     assert opened["title"] == f"edgemedic: apigw-default-endpoint-disabled on CloudFront {dist_id}"
     assert opened["labels"] == ["edgemedic"] and opened["body"].endswith(marker)
+    # Issue 5: the ticket carries the failing request, before and after the planned fix (manual: still failing).
+    assert "Trace: before: GET /api/x -> 403 (API Gateway: Forbidden) | after: -> 403 (API Gateway: Forbidden)" \
+        in opened["body"]
     assert "Triggered by Admin/alice (UpdateRestApi)" in opened["body"]
     assert flow.github.requests[3].json()["body"].startswith("Seen again.\n\n")
     [record] = flow.stack.rt.store.open_findings(dist_id).values()

@@ -857,6 +857,19 @@ def one_line(dist: Distribution, inv: Inventory, finding: Finding, *, after: Dis
     return text
 
 
+def with_trace_evidence(findings: Sequence[Finding], lines: Mapping[tuple[str, str, str, str], str]) -> list[Finding]:
+    """Each finding with its one-line trace (keyed by ``Finding.key``) as its last evidence line, so every message,
+    ticket and stored plan that shows the evidence shows the failing request before and after the fix."""
+    return [dataclasses.replace(f, evidence=(*f.evidence, f"Trace: {lines[f.key]}")) if f.key in lines else f
+            for f in findings]
+
+
+def annotate(dist: Distribution, inv: Inventory, findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` with their before/after trace line (the after part on the config the planned fixes leave)."""
+    after = after_fix(dist, inv).distribution
+    return with_trace_evidence(findings, traces_for(dist, inv, findings, after=after))
+
+
 def traces_for(dist: Distribution, inv: Inventory, findings: Sequence[Finding], *,
                after: Distribution | None = None) -> dict[tuple[str, str, str, str], str]:
     """``one_line`` for each finding, keyed by ``Finding.key`` (for ``notify.Alert.with_traces``)."""

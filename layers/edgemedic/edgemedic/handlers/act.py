@@ -143,9 +143,28 @@ def index_keys(dist: Distribution, inv: Inventory) -> set[str]:
     return keys
 
 
+def _with_traces(dist: Distribution, inv: Inventory | None, findings: Sequence[Finding]) -> Sequence[Finding]:
+    """Findings a person will read, each with its one-line before/after request trace (issue: Slack messages and
+    tickets show the failing request). Tracing only decorates: if it fails, the findings go out without it."""
+    if inv is None or not findings:
+        return findings
+    from ..trace import annotate
+
+    try:
+        return annotate(dist, inv, findings)
+    except Exception:  # noqa: BLE001 - see docstring; logged with the traceback
+        logger.exception("could not trace the findings of %s; telling without traces", dist.id)
+        return findings
+
+
 def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
-           queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any) -> Outcome:
-    """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore."""
+           queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any,
+           inv: Inventory | None = None) -> Outcome:
+    """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore; ``inv``
+    (the inventory the findings came from) lets messages and tickets carry a before/after request trace."""
+    told = {f.key for f in findings if settings.mode_for(f) in (Mode.APPROVE, Mode.NOTIFY)}
+    traced = {f.key: f for f in _with_traces(dist, inv, [f for f in findings if f.key in told])}
+    findings = [traced.get(f.key, f) for f in findings]
     modes = [(f, settings.mode_for(f)) for f in findings]
     records = {finding_key(r): r for r in (finding_record(f, mode.value) for f, mode in modes)}
     before = store.open_findings(dist.id)

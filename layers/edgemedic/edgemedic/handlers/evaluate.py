@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict[str, Any]:
     """Entry point behind ``functions/evaluate/app.py``. Never raises on a bad event: a retry would not help."""
+    # Counted for every delivery (duplicates answered by idempotency included), so events received can be compared
+    # with events acted on, and an invocation always has a metric to publish.
+    telemetry.count("EventsReceived")
     try:
         change = parse_change(raw)
     except MalformedEventError as exc:
@@ -81,7 +84,7 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry)
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
         outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
                                queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry).as_dict())
+                               telemetry=telemetry, inv=inv).as_dict())
     for gone in sorted(dist_ids - seen):  # deleted since the index was built
         rt.store.forget_distribution(gone)
         rt.store.audit(event_id=detail.eventID, distribution_id=gone, event_name=detail.operation,

@@ -19,6 +19,7 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
     from ..collect import collect
 
     started = datetime.now(timezone.utc)
+    telemetry.count("Sweeps")
     run_id = (raw or {}).get("id") if isinstance(raw, dict) else None
     trigger = Trigger(f"sweep-{run_id or started.strftime('%Y%m%dT%H%M%SZ')}", "ScheduledSweep", "edgemedic-sweep",
                       "sweep")
@@ -35,7 +36,7 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
         findings = engine.evaluate(dist, inv, errors=errors)
         findings_total += len(findings)
         outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans, queue=rt.queue,
-                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry)
+                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv)
         expired = expire_plans(dist.id, rt, now=time.time())
         actions[dist.id] = outcome.actions + (["plans-expired"] if expired else [])
     current = {dist.id for dist in inv.distributions}

@@ -159,6 +159,6 @@ class Alert:
     def with_traces(self, traces: Mapping[tuple[str, str, str, str], str]) -> "Alert":
         """Each finding with its one-line before/after trace (``edgemedic.trace.traces_for``, keyed by
         ``Finding.key``) as its last evidence line, so Slack messages and tickets show it."""
-        return replace(self, findings=tuple(
-            replace(f, evidence=(*f.evidence, f"Trace: {traces[f.key]}")) if f.key in traces else f
-            for f in self.findings))
+        from ..trace import with_trace_evidence  # late: trace pulls in the engine, not needed for other alerts
+
+        return replace(self, findings=tuple(with_trace_evidence(self.findings, traces)))
