@@ -452,9 +452,6 @@ def run(console: "Console") -> int:
     try:
         with warnings.catch_warnings(), local.environment(env), Emulator() as emu, local.SlackStandIn() as slack, \
                 local.captured_logs(sink, SERVICE) as rewire:
-            # An invocation that counts nothing (a duplicate answered from its idempotency record) makes Powertools
-            # warn about empty metrics.
-            warnings.filterwarnings("ignore", message="No application metrics to publish")
             clients = emu.clients()
             ids = scenarios.build(clients)
             story_of = {dist_id: scenarios.STORY_BY_NAME[name] for name, dist_id in ids.items()}

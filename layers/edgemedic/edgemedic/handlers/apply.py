@@ -35,6 +35,7 @@ def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, 
     plan, by the plan's conditional writes) or a Slack follow-up."""
     body = json.loads(record["body"])
     kind = body.get("kind", AUTO_FIX)
+    telemetry.count("ApplyMessagesReceived")
     if kind == APPROVED_PLAN:
         return apply_approved(body["plan_id"], rt, telemetry)
     if kind == SLACK_TASK:

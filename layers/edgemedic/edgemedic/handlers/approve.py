@@ -37,6 +37,7 @@ def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: 
     from ..notify import approval
 
     now = time.time() if now is None else now
+    telemetry.count("SlackRequests")  # every request, verified or not: the invocation always has a metric
     try:
         signing_secret = rt.slack_secret().get("signing_secret", "")
     except Exception as exc:  # noqa: BLE001 - only the error's type is said: never the secret
