@@ -25,6 +25,10 @@ class ThrottledError(EdgemedicError):
     """AWS kept throttling after all retries."""
 
 
+class ReadError(EdgemedicError):
+    """A read edgemedic cannot do without (listing the distributions) failed for another reason than permissions."""
+
+
 class AccessError(EdgemedicError):
     """Missing permission for a call edgemedic needs."""
 

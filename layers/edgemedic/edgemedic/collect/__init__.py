@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
 from ..aws import Clients
-from ..errors import AccessError, NotFoundError
+from ..errors import AccessError, NotFoundError, ReadError
 from ..forwarding import forwarding_of
 from ..model import (
     CustomDomain,
@@ -39,6 +39,9 @@ __all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targe
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 _CONFIG_READERS = 4
+# botocore's connection failures (after its retries), as ResourceUnreadable.code names them.
+_CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
+                                "ReadTimeoutError", "ProxyConnectionError", "SSLError"})
 
 
 def _access_error(problem: ResourceUnreadable, permission: str) -> AccessError:
@@ -67,7 +70,10 @@ def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
     except ResourceUnreadable as problem:
         if problem.access_denied:
             raise _access_error(problem, "cloudfront:ListDistributions") from problem
-        raise
+        hint = ""
+        if problem.code in _CONNECTION_ERRORS:
+            hint = " (check the network, AWS_ENDPOINT_URL and the region)"
+        raise ReadError(f"cannot list CloudFront distributions: {problem.code}: {problem.message}{hint}") from problem
 
     def read(summary: dict) -> tuple[dict, dict, str] | str:
         dist_id = summary["Id"]
