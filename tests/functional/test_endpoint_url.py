@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def moto_server(monkeypatch: pytest.MonkeyPatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto's backends are global to the process: start each test from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10)
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
     try:
         yield f"http://{host}:{port}"
@@ -60,6 +63,21 @@ def test_scan_through_aws_endpoint_url(moto_server: str) -> None:
         "get-only-cached": ["apigw-methods-blocked", "apigw-response-cached", "behavior-shadowed"],
         "clean": [],
     }
+
+
+def test_fix_through_aws_endpoint_url_then_rescan(moto_server: str) -> None:
+    """The auto fixes land on the moto server (which answers configs in its own shape: see edgemedic.shape)."""
+    ids = scenarios.build(Clients.from_environment(region="us-east-1"), list(STORIES))
+
+    done = _run("fix", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 applied, 1 nothing to do" in done.stdout
+
+    rescan = json.loads(_run("scan", "--format", "json").stdout)
+    left = {dist_id: sorted(f["rule"] for f in rescan["findings"] if f["distribution"] == dist_id)
+            for dist_id in ids.values()}
+    assert {name: left[dist_id] for name, dist_id in ids.items()} == {
+        "forbidden": ["apigw-path-unroutable"], "get-only-cached": ["behavior-shadowed"], "clean": []}
 
 
 def test_unreachable_endpoint_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -440,3 +440,34 @@ def test_from_cloudtrail_config_old_acronyms_and_unknown_fields():
             {"LambdaFunctionARN": "arn:aws:lambda:us-east-1:1:function:f:1", "EventType": "viewer-request"}]}},
         "CustomErrorResponses": {"Quantity": 1, "Items": [{"ResponseCode": "200", "ErrorCode": 404}]},
     }
+
+
+def moto_shaped(config: dict) -> dict:
+    """The config as moto (in-process or a server behind AWS_ENDPOINT_URL) answers GetDistributionConfig: legacy
+    ForwardedValues and zero TTLs beside every CachePolicyId, and CachePolicyId "" on legacy behaviors."""
+    shaped = copy.deepcopy(config)
+    for b in [*shaped["CacheBehaviors"]["Items"], shaped["DefaultCacheBehavior"]]:
+        if b.get("CachePolicyId"):
+            b.update(ForwardedValues={"QueryString": False, "Cookies": {"Forward": "none"}}, MinTTL=0, DefaultTTL=0,
+                     MaxTTL=0)
+        else:
+            b.update(CachePolicyId="", OriginRequestPolicyId="")
+    return shaped
+
+
+def test_a_moto_shaped_config_plans_to_what_cloudfront_accepts_and_diffs_only_the_change():
+    """Regression: against a moto server, `fix` refused every plan, because behaviors it did not touch kept moto's
+    ForwardedValues beside their CachePolicyId. Plans start from the config in AWS's shape (edgemedic.shape)."""
+    config = moto_shaped(base_config())
+    plan = build_plan(dist_for(config), [host_forwarded()])
+
+    assert validate_config(plan.new_config, original=config) == []
+    expected = base_config()
+    expected["CacheBehaviors"]["Items"][0]["OriginRequestPolicyId"] = policies.ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert plan.new_config == expected
+    assert [line for line in plan.diff.splitlines()[2:] if line[:1] in "+-"] == [
+        f'-        "OriginRequestPolicyId": "{policies.ALL_VIEWER}  (AllViewer)",',
+        f'+        "OriginRequestPolicyId": "{policies.ALL_VIEWER_EXCEPT_HOST_HEADER}  (AllViewerExceptHostHeader)",',
+    ]
+    # The same distribution read from moto or from AWS is the same config: approvals compare hashes.
+    assert config_hash(config) == config_hash(base_config())

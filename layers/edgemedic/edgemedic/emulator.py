@@ -48,6 +48,7 @@ from botocore.awsrequest import AWSResponse
 from . import policies
 from .aws import CLOUDFRONT_REGION, Clients
 from .model import CachePolicy, OriginRequestPolicy
+from .shape import behaviors, normalise_behavior
 
 _FAKE_ACCOUNT = "123456789012"
 _PRECONDITION_FAILED = "The request failed because it didn't meet the preconditions in one or more request-header fields."
@@ -137,29 +138,8 @@ def managed_origin_request_policy_config(policy: OriginRequestPolicy) -> dict:
     }
 
 
-def _behaviors(config: Mapping | None) -> list[dict]:
-    """The behaviors of a DistributionConfig (or summary), default last."""
-    if not config:
-        return []
-    found = list((config.get("CacheBehaviors") or {}).get("Items") or [])
-    if config.get("DefaultCacheBehavior"):
-        found.append(config["DefaultCacheBehavior"])
-    return found
-
-
 def _pattern(behavior: Mapping) -> str:
     return behavior.get("PathPattern") or "*"
-
-
-def normalise_behavior(behavior: dict) -> None:
-    """Make a behavior look as AWS returns it: a cache policy xor ForwardedValues + TTLs, no empty ids."""
-    for key in ("CachePolicyId", "OriginRequestPolicyId", "ResponseHeadersPolicyId", "RealtimeLogConfigArn",
-                "FieldLevelEncryptionId"):
-        if key in behavior and not behavior[key]:
-            del behavior[key]
-    if behavior.get("CachePolicyId"):
-        for key in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"):
-            behavior.pop(key, None)
 
 
 class Emulator:
@@ -292,7 +272,7 @@ class Emulator:
                 config = params["DistributionConfigWithTags"]["DistributionConfig"]
             else:
                 params["DistributionConfig"] = config = copy.deepcopy(params["DistributionConfig"])
-            for behavior in _behaviors(config):
+            for behavior in behaviors(config):
                 if not behavior.get("CachePolicyId"):
                     for key, default in _LEGACY_TTL_DEFAULTS:
                         behavior.setdefault(key, default)
@@ -321,7 +301,7 @@ class Emulator:
         return None
 
     def _unknown_policy(self, config: Mapping | None) -> tuple | None:
-        for behavior in _behaviors(config):
+        for behavior in behaviors(config):
             cache_id = behavior.get("CachePolicyId")
             if cache_id and cache_id not in policies.MANAGED_CACHE_POLICIES and cache_id not in self._cache_policies \
                     and cache_id not in policies.AMPLIFY_HOSTING_CACHE_POLICY_NAMES:
@@ -361,14 +341,14 @@ class Emulator:
             self._etags.pop(dist_id, None)
 
     def _shape(self, dist_id: str, config: Mapping | None) -> None:
-        for behavior in _behaviors(config):
+        for behavior in behaviors(config):
             normalise_behavior(behavior)
             behavior.update(copy.deepcopy(self._associations.get((dist_id, _pattern(behavior)), {})))
 
     def _remember_associations(self, dist_id: str, config: Mapping | None) -> None:
         for key in [k for k in self._associations if k[0] == dist_id]:
             del self._associations[key]
-        for behavior in _behaviors(config):
+        for behavior in behaviors(config):
             kept = {k: copy.deepcopy(behavior[k]) for k in ("FunctionAssociations", "LambdaFunctionAssociations")
                     if (behavior.get(k) or {}).get("Quantity")}
             if kept:

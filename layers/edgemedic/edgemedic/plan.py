@@ -55,6 +55,7 @@ from .findings import (
     SetViewerProtocol,
 )
 from .model import DEFAULT_PATTERN, Distribution
+from .shape import aws_shape
 
 METHOD_ORDER = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
 SSL_ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
@@ -96,8 +97,9 @@ def canonical_json(config: Mapping[str, Any]) -> str:
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a config: equal configs hash equal whatever their key order."""
-    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+    """sha256 of the canonical JSON of a config in AWS's shape: equal configs hash equal whatever their key order,
+    and whichever endpoint (AWS, moto) answered."""
+    return hashlib.sha256(canonical_json(aws_shape(config)).encode("utf-8")).hexdigest()
 
 
 def behavior_label(pattern: str) -> str:
@@ -510,6 +512,7 @@ def plan_from_config(
     Findings of other distributions are ignored. None when nothing would change.
     """
     classes = frozenset(classes)
+    config = aws_shape(config)  # what CloudFront accepts back, whichever endpoint answered (edgemedic.shape)
     mine = [f for f in findings if f.distribution == distribution_id]
     selected = sorted(
         (f for f in mine if f.fix.fix_class in classes and f.fix.changes),

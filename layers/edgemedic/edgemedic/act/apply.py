@@ -29,6 +29,7 @@ from ..errors import (
 )
 from ..findings import Finding
 from ..plan import Plan, config_hash
+from ..shape import aws_shape
 from ..validate import validate_config
 
 logger = logging.getLogger(__name__)
@@ -113,8 +114,8 @@ def _comparable(value: Any) -> Any:
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return json.dumps(_comparable(a), sort_keys=True, default=str) == json.dumps(_comparable(b), sort_keys=True,
-                                                                                 default=str)
+    a, b = _comparable(aws_shape(a)), _comparable(aws_shape(b))
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 def _rules(findings: Sequence[Finding]) -> str:
