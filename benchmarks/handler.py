@@ -40,6 +40,7 @@ POWERTOOLS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
+FUNCTIONS = ("evaluate", "sweep", "apply", "approve")
 IMPORT_TARGET_MS = 300.0
 EVENT_TARGET_MS = 1000.0
 
@@ -139,7 +140,7 @@ def time_events(figures: Figures, events: int) -> None:
 
 def run(small: bool = False) -> Figures:
     figures = Figures()
-    for name in ("evaluate", "sweep", "apply"):
+    for name in FUNCTIONS:
         figures.imports_ms[name] = [cold_import_ms(name) for _ in range(3 if small else 5)]
     time_events(figures, 5 if small else 20)
     return figures

@@ -88,6 +88,33 @@ def test_non_events_are_rejected(raw: object) -> None:
         parse_change(raw)
 
 
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("time",), 1706901961, "time: Input should be a valid datetime"),
+    (("time",), "yesterday", "time: Input should be a valid RFC 3339 datetime, not 'yesterday'"),
+    (("detail", "readOnly"), "maybe", "detail.readOnly: Input should be a valid boolean"),
+    (("detail", "userIdentity"), "root", "detail.userIdentity: Input should be a valid dictionary or instance of "
+                                         "UserIdentity"),
+    (("detail", "requestParameters"), ["id"], "detail.requestParameters: Input should be a valid dictionary"),
+])
+def test_bad_fields_are_named(path: tuple[str, ...], value: object, message: str) -> None:
+    event = load("cloudfront-update-distribution.json")
+    *parents, key = path
+    target = event
+    for parent in parents:
+        target = target[parent]
+    target[key] = value
+    with pytest.raises(MalformedEventError) as caught:
+        parse_change(event)
+    assert str(caught.value) == (f"event {event['id']} is not an 'AWS API Call via CloudTrail' event edgemedic can "
+                                 f"read: {message}")
+
+
+def test_readonly_and_time_as_cloudtrail_and_eventbridge_send_them() -> None:
+    event = load("cloudfront-update-distribution.json")
+    event["time"], event["detail"]["readOnly"] = "2024-02-02T19:26:01Z", "false"
+    assert parse_change(event).detail.eventID == event["detail"]["eventID"]
+
+
 def test_a_scheduled_event_is_not_a_cloudtrail_change() -> None:
     event = load("cloudfront-update-distribution.json")
     event["detail-type"] = "Scheduled Event"

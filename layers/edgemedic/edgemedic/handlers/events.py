@@ -1,5 +1,5 @@
-"""The events edgemedic reacts to: EventBridge "AWS API Call via CloudTrail" envelopes, parsed with Powertools'
-parser, and what each change points at (a distribution, an API, a custom domain, a policy).
+"""The events edgemedic reacts to: EventBridge "AWS API Call via CloudTrail" envelopes, read through Powertools'
+event source data classes, and what each change points at (a distribution, an API, a custom domain, a policy).
 
     event = parse_change(raw)                 # MalformedEventError when it is not a CloudTrail API call
     targets = targets_of(event.detail)        # Targets(distribution_ids=("E1...",), ...)
@@ -7,16 +7,21 @@ parser, and what each change points at (a distribution, an API, a custom domain,
 Field names follow CloudTrail's record (``requestParameters`` mirror the API in lowerCamelCase). CloudTrail may
 append the API version to CloudFront event names (``UpdateDistribution2014_01_31``): ``operation`` strips it.
 API Gateway v1 and v2 calls share ``eventSource: apigateway.amazonaws.com`` (../shared/reference/aws-facts.md 7.2).
+
+Data classes rather than the Powertools parser: the parser and pydantic cost the evaluate function ~60 ms of cold
+start, the data classes ~10 ms (benchmarks/README.md). ``_validate`` checks the fields edgemedic reads, in the
+envelope's order, and names the first bad one (``detail.eventID: Field required``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Mapping
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.data_classes.common import DictWrapper
 
 from .exceptions import MalformedEventError
 
@@ -49,42 +54,99 @@ APIGATEWAY_EVENTS = (
 )
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
-class SessionIssuer(_Open):
-    type: str | None = None
-    arn: str | None = None
-    userName: str | None = None
+class SessionIssuer(DictWrapper):
+    @property
+    def type(self) -> str | None:
+        return self.get("type")
+
+    @property
+    def arn(self) -> str | None:
+        return self.get("arn")
+
+    @property
+    def userName(self) -> str | None:  # noqa: N802 (CloudTrail's name)
+        return self.get("userName")
 
 
-class SessionContext(_Open):
-    sessionIssuer: SessionIssuer | None = None
+class SessionContext(DictWrapper):
+    @property
+    def sessionIssuer(self) -> SessionIssuer | None:  # noqa: N802
+        issuer = self.get("sessionIssuer")
+        return None if issuer is None else SessionIssuer(issuer)
 
 
-class UserIdentity(_Open):
-    type: str | None = None
-    arn: str | None = None
-    accountId: str | None = None
-    invokedBy: str | None = None
-    sessionContext: SessionContext | None = None
+class UserIdentity(DictWrapper):
+    @property
+    def type(self) -> str | None:
+        return self.get("type")
+
+    @property
+    def arn(self) -> str | None:
+        return self.get("arn")
+
+    @property
+    def accountId(self) -> str | None:  # noqa: N802
+        return self.get("accountId")
+
+    @property
+    def invokedBy(self) -> str | None:  # noqa: N802
+        return self.get("invokedBy")
+
+    @property
+    def sessionContext(self) -> SessionContext | None:  # noqa: N802
+        context = self.get("sessionContext")
+        return None if context is None else SessionContext(context)
 
 
-class CloudTrailDetail(_Open):
-    """The CloudTrail record of one API call (the EventBridge ``detail``)."""
+class CloudTrailDetail(DictWrapper):
+    """The CloudTrail record of one API call (the EventBridge ``detail``), checked by ``parse_change``."""
 
-    eventID: str
-    eventName: str
-    eventSource: str
-    awsRegion: str
-    eventTime: str | None = None
-    userIdentity: UserIdentity = UserIdentity()
-    requestParameters: dict[str, Any] | None = None
-    responseElements: dict[str, Any] | None = None
-    errorCode: str | None = None
-    readOnly: bool | None = None
-    apiVersion: str | None = None
+    @property
+    def eventID(self) -> str:  # noqa: N802
+        return self["eventID"]
+
+    @property
+    def eventName(self) -> str:  # noqa: N802
+        return self["eventName"]
+
+    @property
+    def eventSource(self) -> str:  # noqa: N802
+        return self["eventSource"]
+
+    @property
+    def awsRegion(self) -> str:  # noqa: N802
+        return self["awsRegion"]
+
+    @property
+    def eventTime(self) -> str | None:  # noqa: N802
+        return self.get("eventTime")
+
+    @cached_property
+    def userIdentity(self) -> UserIdentity:  # noqa: N802
+        return UserIdentity(self.get("userIdentity") or {})
+
+    @property
+    def requestParameters(self) -> dict[str, Any] | None:  # noqa: N802
+        return self.get("requestParameters")
+
+    @property
+    def responseElements(self) -> dict[str, Any] | None:  # noqa: N802
+        return self.get("responseElements")
+
+    @property
+    def errorCode(self) -> str | None:  # noqa: N802
+        return self.get("errorCode")
+
+    @property
+    def readOnly(self) -> bool | None:  # noqa: N802
+        return self.get("readOnly")
+
+    @property
+    def apiVersion(self) -> str | None:  # noqa: N802
+        return self.get("apiVersion")
 
     @property
     def operation(self) -> str:
@@ -102,32 +164,23 @@ class CloudTrailDetail(_Open):
         return self.userIdentity.arn or ""
 
 
-class CloudTrailChange(EventBridgeModel):
+class CloudTrailChange(EventBridgeEvent):
     """EventBridge envelope whose detail is a CloudTrail record."""
 
-    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")  # type: ignore[assignment]
-    detail: CloudTrailDetail  # type: ignore[assignment]
+    @cached_property
+    def detail(self) -> CloudTrailDetail:  # type: ignore[override]
+        return CloudTrailDetail(self["detail"])
 
 
 def parse_change(raw: Any) -> CloudTrailChange:
-    """Parse and validate; a payload that is not a CloudTrail API call raises MalformedEventError."""
+    """Validate and wrap; a payload that is not a CloudTrail API call raises MalformedEventError."""
     if not isinstance(raw, Mapping):
         raise MalformedEventError(f"event is a {type(raw).__name__}, not an EventBridge JSON object")
     try:
-        return parse(event=dict(raw), model=CloudTrailChange)
-    except (ValidationError, ValueError, TypeError) as exc:
+        return CloudTrailChange(_validate(raw))
+    except _Invalid as exc:
         raise MalformedEventError(f"event {raw.get('id', '?')} is not an 'AWS API Call via CloudTrail' "
-                                  f"event edgemedic can read: {_first_error(exc)}") from exc
-
-
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError) and exc.errors():
-        err = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, ValidationError):
-        return _first_error(cause)
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                                  f"event edgemedic can read: {exc.where}: {exc.message}") from None
 
 
 def is_own_change(detail: CloudTrailDetail, own_role_arns: tuple[str, ...]) -> bool:
@@ -207,3 +260,115 @@ def targets_of(detail: CloudTrailDetail) -> Targets:
             return Targets(reason=f"{op} names no API and no custom domain")
         return Targets(apis=apis, domains=domains)
     return Targets(reason=f"events from {detail.eventSource} are not handled")
+
+
+# ------------------------------------------------------------------------------------ validation
+# The EventBridge envelope (detail-type fixed to DETAIL_TYPE) and the CloudTrail record; unknown keys pass through.
+
+class _Invalid(Exception):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where, self.message = where, message
+
+
+_MISSING = object()
+
+
+def _validate(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope as a new dict with its CloudTrail record checked, or _Invalid naming the first bad field."""
+    event = dict(raw)
+    for key in ("version", "id", "source", "account"):
+        _string(event, key)
+    _datetime(event.get("time", _MISSING), "time")
+    _string(event, "region")
+    resources = _required(event, "resources")
+    if not isinstance(resources, (list, tuple)):
+        raise _Invalid("resources", "Input should be a valid list")
+    for index, arn in enumerate(resources):
+        if not isinstance(arn, str):
+            raise _Invalid(f"resources.{index}", "Input should be a valid string")
+    detail_type = _required(event, "detail-type")
+    if detail_type != DETAIL_TYPE:
+        raise _Invalid("detail-type", f"Input should be '{DETAIL_TYPE}'")
+    event["detail"] = _detail(_required(event, "detail"))
+    return event
+
+
+def _detail(detail: Any) -> dict[str, Any]:
+    record = _object(detail, "detail", "CloudTrailDetail")
+    for key in ("eventID", "eventName", "eventSource", "awsRegion"):
+        _string(record, key, "detail.")
+    _optional_string(record, "eventTime", "detail.")
+    identity = record.get("userIdentity", _MISSING)
+    if identity is not _MISSING:
+        _user_identity(_object(identity, "detail.userIdentity", "UserIdentity"))
+    for key in ("requestParameters", "responseElements"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise _Invalid(f"detail.{key}", "Input should be a valid dictionary")
+    _optional_string(record, "errorCode", "detail.")
+    if "readOnly" in record:
+        record["readOnly"] = _boolean(record["readOnly"], "detail.readOnly")
+    _optional_string(record, "apiVersion", "detail.")
+    return record
+
+
+def _user_identity(identity: dict[str, Any]) -> None:
+    where = "detail.userIdentity"
+    for key in ("type", "arn", "accountId", "invokedBy"):
+        _optional_string(identity, key, f"{where}.")
+    context = identity.get("sessionContext")
+    if context is None:
+        return
+    context = _object(context, f"{where}.sessionContext", "SessionContext")
+    issuer = context.get("sessionIssuer")
+    if issuer is None:
+        return
+    issuer = _object(issuer, f"{where}.sessionContext.sessionIssuer", "SessionIssuer")
+    for key in ("type", "arn", "userName"):
+        _optional_string(issuer, key, f"{where}.sessionContext.sessionIssuer.")
+
+
+def _object(value: Any, where: str, model: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Invalid(where, f"Input should be a valid dictionary or instance of {model}")
+    return dict(value)
+
+
+def _required(mapping: Mapping[str, Any], key: str, prefix: str = "") -> Any:
+    value = mapping.get(key, _MISSING)
+    if value is _MISSING:
+        raise _Invalid(prefix + key, "Field required")
+    return value
+
+
+def _string(mapping: Mapping[str, Any], key: str, prefix: str = "") -> None:
+    if not isinstance(_required(mapping, key, prefix), str):
+        raise _Invalid(prefix + key, "Input should be a valid string")
+
+
+def _optional_string(mapping: Mapping[str, Any], key: str, prefix: str = "") -> None:
+    value = mapping.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _Invalid(prefix + key, "Input should be a valid string")
+
+
+def _boolean(value: Any, where: str) -> bool | None:
+    """CloudTrail's ``readOnly``: a JSON boolean (also accepted as the strings "true"/"false")."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise _Invalid(where, "Input should be a valid boolean")
+
+
+def _datetime(value: Any, where: str) -> None:
+    """EventBridge's ``time``: an RFC 3339 timestamp such as ``2024-02-02T19:26:01Z``."""
+    if value is _MISSING:
+        raise _Invalid(where, "Field required")
+    if not isinstance(value, str):
+        raise _Invalid(where, "Input should be a valid datetime")
+    try:
+        datetime.fromisoformat(value)  # Python 3.11 reads RFC 3339, "Z" included
+    except ValueError:
+        raise _Invalid(where, f"Input should be a valid RFC 3339 datetime, not {value[:40]!r}") from None
