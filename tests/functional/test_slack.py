@@ -225,3 +225,15 @@ def test_a_stored_message_comes_back_block_for_block():
     message = build_message(proposal())
     again = SlackMessage.from_dict(json.loads(json.dumps(message.to_dict())))
     assert again.to_dict() == message.to_dict()
+
+
+def test_terminal_rendering_keeps_stars_and_underscores_slack_would_not_format() -> None:
+    """Slack formats *bold* / _italic_ only at word boundaries; the demo's terminal view must show the same text."""
+    from edgemedic.notify.render import _styled
+
+    shown = _styled("*high*: behavior /api/* sends to the target of behavior * with AWS_IAM, COGNITO_USER_POOLS; "
+                    "_Fix (approve):_ `redirect-to-https`")
+    assert shown.plain == ("high: behavior /api/* sends to the target of behavior * with AWS_IAM, COGNITO_USER_POOLS; "
+                           "Fix (approve): redirect-to-https")
+    assert [(shown.plain[s.start:s.end], str(s.style)) for s in shown.spans] == [
+        ("high", "bold"), ("Fix (approve):", "italic"), ("redirect-to-https", "cyan")]

@@ -33,10 +33,21 @@ def _plain(mrkdwn: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _marked(marker: str) -> str:
+    """Slack's rule for *bold* and _italic_: the marker opens at the start or after a space or "(", before a
+    non-space, and closes after a non-space, before a space, punctuation or the end. So "/api/* ... behavior *"
+    and "AWS_IAM, COGNITO_USER_POOLS" stay as written."""
+    m = re.escape(marker)
+    return rf"(?<![^\s(]){m}(?=\S)[^{m}\n]*?(?<=\S){m}(?![^\s.,;:!?)])"
+
+
+_FORMATTED = re.compile(f"({_marked('*')}|{_marked('_')}|`[^`\\n]+`)")
+
+
 def _styled(mrkdwn: str) -> Text:
     """*bold*, _italic_ and `code` as rich styles; everything else as is."""
     out = Text()
-    for part in re.split(r"(\*[^*\n]+\*|_[^_\n]+_|`[^`\n]+`)", _plain(mrkdwn)):
+    for part in _FORMATTED.split(_plain(mrkdwn)):
         if len(part) > 2 and part[0] == part[-1] == "*":
             out.append(part[1:-1], "bold")
         elif len(part) > 2 and part[0] == part[-1] == "_":
