@@ -165,8 +165,9 @@ def test_proposal_click_apply_and_outcome_on_the_same_message(flow: Flow) -> Non
     assert header(posted) == f":raised_hand: Approval needed: fix for CloudFront {dist_id}"
     assert context_texts(posted)[0].startswith(f"Triggered by *{HUMAN_SESSION}*: `UpdateDistribution` at ")
     # Issue 5: each finding shows its request traced before and after the fix (mrkdwn escapes ">").
-    assert any("Trace: before: GET /api/health -&gt; 200 via GET /prod/api/health | after: -&gt; 200 via GET "
-               "/prod/api/health" in b.get("text", {}).get("text", "") for b in posted["blocks"])
+    # apigw-viewer-http-allowed: the plain-HTTP request goes through today and is redirected after the fix.
+    assert any("Trace: before: GET http://…/api/health -&gt; 200 via GET /prod/api/health | after: -&gt; 301 "
+               "(CloudFront: redirect to HTTPS)" in b.get("text", {}).get("text", "") for b in posted["blocks"])
     buttons = posted["blocks"][-1]["elements"]
     assert [(b["action_id"], b["value"]) for b in buttons] == [("edgemedic_approve", plan.plan_id),
                                                               ("edgemedic_reject", plan.plan_id)]

@@ -815,7 +815,8 @@ def _request_of(dist: Distribution, inv: Inventory, finding: Finding) -> Request
         scheme = "ws" if finding.rule == "websocket-redirect-to-https" else "wss"
         method = "GET"
     else:
-        scheme = "https"
+        # apigw-viewer-http-allowed is about the request that arrives over plain HTTP; the rest about HTTPS ones.
+        scheme = "http" if finding.rule == "apigw-viewer-http-allowed" else "https"
     return parse_request(f"{scheme}://{host}{path}", method)
 
 
@@ -846,7 +847,12 @@ def one_line(dist: Distribution, inv: Inventory, finding: Finding, *, after: Dis
     findings = engine.evaluate(dist, inv)
     request = _with_credentials(dist, inv, _request_of(dist, inv, finding), findings)
     before = trace(dist, inv, request, findings=findings)
-    shown = request.line() if not request.websocket else f"{request.scheme}://…{request.path}"
+    if request.websocket:
+        shown = f"{request.scheme}://…{request.path}"
+    elif request.scheme == "http":  # say so: plain HTTP is what the finding is about
+        shown = f"{request.method} http://…{request.line().split(' ', 1)[1]}"
+    else:
+        shown = request.line()
     text = f"before: {shown} -> {label(before)}"
     if after is not None:
         others = tuple(d for d in inv.distributions if d.id != after.id)
