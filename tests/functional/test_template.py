@@ -217,7 +217,7 @@ def test_functions_run_arm64_python311_with_json_logs_and_tracing(template: dict
     assert function["Layers"] == [{"Ref": "EdgemedicLayer"}]
     layer = template["Resources"]["EdgemedicLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/edgemedic"
-    assert layer["Metadata"] == {"BuildMethod": "python3.11", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
 
 
 def test_one_table_on_demand_with_pitr_and_ttl(template: dict) -> None:
