@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Callable, Iterable, Union
 
-from .model import Distribution, Inventory
+from .model import GET_HEAD, Distribution, Inventory
 
 
 class Severity(StrEnum):
@@ -51,7 +51,7 @@ class SetBehaviorPolicies:
 class SetAllowedMethods:
     behavior: str
     methods: tuple[str, ...]  # one of the three sets CloudFront accepts
-    cached_methods: tuple[str, ...] = ("GET", "HEAD")
+    cached_methods: tuple[str, ...] = GET_HEAD
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,15 @@ from typing import Any, Mapping
 
 DEFAULT_PATTERN = "*"
 
+# CloudFront's HTTP methods in its own order, and the only sets it accepts (CloudFront API reference,
+# AllowedMethods / CachedMethods; ../shared/reference/aws-facts.md section 5): AllowedMethods is one of three,
+# CachedMethods one of the first two.
+ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+GET_HEAD = ALL_METHODS[:2]
+GET_HEAD_OPTIONS = ALL_METHODS[:3]
+ALLOWED_METHOD_SETS = (frozenset(GET_HEAD), frozenset(GET_HEAD_OPTIONS), frozenset(ALL_METHODS))
+CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+
 
 class OriginKind(StrEnum):
     S3 = "s3"

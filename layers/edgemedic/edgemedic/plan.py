@@ -54,10 +54,10 @@ from .findings import (
     SetOriginProtocol,
     SetViewerProtocol,
 )
-from .model import DEFAULT_PATTERN, Distribution
+from .model import ALL_METHODS, DEFAULT_PATTERN, GET_HEAD, Distribution
 from .shape import aws_shape
 
-METHOD_ORDER = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+METHOD_ORDER = ALL_METHODS
 SSL_ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
 LEGACY_FIELDS = ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL")
 HOST_FORWARDING_ORPS = frozenset({policies.ALL_VIEWER, policies.ALL_VIEWER_AND_CLOUDFRONT_2022_06})
@@ -312,8 +312,8 @@ class _Builder:
         b = _behavior(self.config, pattern)
         label = behavior_label(pattern)
         allowed = b.get("AllowedMethods")
-        old = _methods((allowed or {}).get("Items") or ("GET", "HEAD"))
-        old_cached = _methods(((allowed or {}).get("CachedMethods") or {}).get("Items") or ("GET", "HEAD"))
+        old = _methods((allowed or {}).get("Items") or GET_HEAD)
+        old_cached = _methods(((allowed or {}).get("CachedMethods") or {}).get("Items") or GET_HEAD)
         if set(old) == set(methods) and set(old_cached) == set(cached):
             return
         allowed = b.setdefault("AllowedMethods", {})

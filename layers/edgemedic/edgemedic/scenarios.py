@@ -15,9 +15,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import policies
 from .aws import Clients
+from .model import ALL_METHODS, GET_HEAD
 
-ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
-GET_HEAD = ("GET", "HEAD")
 
 US_EAST_1 = "us-east-1"
 EU_WEST_1 = "eu-west-1"

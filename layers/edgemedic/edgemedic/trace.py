@@ -47,6 +47,7 @@ from .errors import EdgemedicError
 from .findings import Finding, FixClass
 from .forwarding import authorization_reaches_origin, caches, forwarding_of
 from .model import (
+    ALL_METHODS,
     ApiProtocol,
     Behavior,
     CachePolicy,
@@ -61,7 +62,7 @@ from .pathmatch import matches, reaching_example, select_behavior
 from .router import MISSING_AUTH_TOKEN, RouteResult, reachable, route
 
 SCHEMA_VERSION = 1
-METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+METHODS = ALL_METHODS
 PLAN_CLASSES = frozenset({FixClass.AUTO, FixClass.APPROVE})
 
 # CloudFront's texts (aws-facts.md section 5; the ViewerProtocolPolicy API reference).

@@ -12,14 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping
 
-from .model import DEFAULT_PATTERN
-
-ALLOWED_METHOD_SETS = (
-    frozenset({"GET", "HEAD"}),
-    frozenset({"GET", "HEAD", "OPTIONS"}),
-    frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}),
-)
-CACHED_METHOD_SETS = ALLOWED_METHOD_SETS[:2]
+from .model import ALLOWED_METHOD_SETS, CACHED_METHOD_SETS, DEFAULT_PATTERN
 VIEWER_PROTOCOL_POLICIES = frozenset({"allow-all", "https-only", "redirect-to-https"})
 ORIGIN_PROTOCOL_POLICIES = frozenset({"http-only", "match-viewer", "https-only"})
 SSL_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2"})

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from .. import policies
 from ..model import (
+    GET_HEAD,
     Behavior,
     CachePolicy,
     CustomDomain,
@@ -25,7 +26,7 @@ from ..model import (
 from .calls import ResourceUnreadable, call
 from .origins import classify_origin
 
-DEFAULT_METHODS = ("GET", "HEAD")
+DEFAULT_METHODS = GET_HEAD
 
 
 class PolicyResolver:

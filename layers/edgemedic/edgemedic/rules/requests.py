@@ -12,7 +12,7 @@ from typing import Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
-from ..model import Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
+from ..model import ALL_METHODS, GET_HEAD, Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
 from ..router import Reach, Reachability, reachable
 from .common import (
     ApiBehavior,
@@ -26,7 +26,6 @@ from .common import (
 )
 from .routing import may_rewrite_path
 
-ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _BEARER_TYPES = frozenset({"COGNITO_USER_POOLS", "JWT"})
 
@@ -218,7 +217,7 @@ def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Findin
             symptom=(f"{missing[0]} {first.example_path} returns CloudFront 403 \"This distribution is not configured "
                      "to allow the HTTP request method that was used for this request\""),
             fix=auto(f"Allow all seven methods on behavior {behavior.path_pattern} (cached methods stay GET,HEAD)",
-                     SetAllowedMethods(behavior.path_pattern, ALL_METHODS, ("GET", "HEAD"))),
+                     SetAllowedMethods(behavior.path_pattern, ALL_METHODS, GET_HEAD)),
             evidence=(
                 f"behavior {behavior.path_pattern} AllowedMethods: {allowed}",
                 f"API methods needing {', '.join(missing)}: {_labels(implemented)}"
