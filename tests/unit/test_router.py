@@ -298,3 +298,14 @@ def test_reach_examples_route_to_the_same_resource() -> None:
                            method="GET" if r.method.http_method == "ANY" else r.method.http_method)
             assert (result.routed, result.api.id, result.stage, result.resource.path) == (
                 True, r.api.id, r.stage, r.resource.path)
+
+
+def test_route_through_an_execute_api_host_of_the_china_partition() -> None:
+    """One classifier decides what an execute-api host is (collect.origins.execute_api_id), .com.cn included."""
+    from builders import inventory, rest_api
+    from edgemedic.router import route
+
+    api = rest_api("c1n2a3p4i5", region="cn-north-1", resources={"/users": ["GET"]})
+    result = route("c1n2a3p4i5.execute-api.cn-north-1.amazonaws.com.cn", "/prod/users", inventory(apis=[api]),
+                   region="cn-north-1", method="GET")
+    assert result.routed and result.stage == "prod" and result.resource.path == "/users"

@@ -18,7 +18,6 @@ Sources: ../shared/reference/aws-facts.md sections 4 and 6, and the catalog's "H
 """
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ from functools import lru_cache
 from . import automata
 from .apis import domain_of_origin, host_intent
 from .automata import GREEDY, OPT_SLASH, OPT_TAIL, SEGMENT, Language
+from .collect.origins import execute_api_id
 from .forwarding import forwarding_of
 from .model import (
     Api,
@@ -49,7 +49,6 @@ NOT_FOUND = '{"message":"Not Found"}'
 FORBIDDEN = '{"message":"Forbidden"}'
 WEBSOCKET_HANDSHAKE_FAILED = "WebSocket handshake fails"
 
-_EXECUTE_API = re.compile(r"([a-z0-9]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,9 +430,9 @@ def route(api_host: str, path: str, inv: Inventory, *, region: str, method: str 
     host = api_host.lower().split(":", 1)[0]
     path = viewer_path(path)
     verb = method.upper() if method else None
-    found = _EXECUTE_API.fullmatch(host)
+    found = execute_api_id(host)
     if found:
-        api_id, api_region = found.groups()
+        api_id, api_region = found
         api = inv.api(api_region, api_id)
         if api is None:
             return RouteResult(host, path, False, _why(inv, api_key(api_region, api_id),

@@ -42,6 +42,13 @@ def execute_api_region(domain: str) -> str | None:
     return None
 
 
+def execute_api_id(domain: str) -> tuple[str, str] | None:
+    """(api id, region) of an API's own ``{api-id}.execute-api.{region}.amazonaws.com[.cn]`` name, else None
+    (custom-domain ``d-...`` targets and private-API VPC endpoint names are not an API's own name)."""
+    match = _EXECUTE_API.match(domain.lower().rstrip("."))
+    return (match["api"], match["region"]) if match else None
+
+
 def load_balancer_region(domain: str) -> str | None:
     """The region in a load balancer's DNS name (``us-east-1`` for the legacy region-less form)."""
     domain = domain.lower().rstrip(".")
