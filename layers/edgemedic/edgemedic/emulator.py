@@ -415,30 +415,26 @@ class Emulator:
     def _op_CreateOriginRequestPolicy(self, params: dict) -> tuple:
         return self._store_policy("OriginRequestPolicy", params["OriginRequestPolicyConfig"])
 
-    def _op_GetCachePolicy(self, params: dict) -> tuple:
-        policy = self._cache_policy(params["Id"])
+    def _get_policy(self, kind: str, params: dict, *, config_only: bool) -> tuple:
+        """Get{kind} / Get{kind}Config: the policy (or its config) and its ETag, else NoSuch{kind} (404)."""
+        policy = (self._cache_policy if kind == "CachePolicy" else self._origin_request_policy)(params["Id"])
         if policy is None:
-            return _ShortCircuit.error("NoSuchCachePolicy", "The cache policy does not exist.", 404)
-        return _ShortCircuit.ok({"CachePolicy": policy}, etag=self._policy_etag(params["Id"]))
+            words = "cache policy" if kind == "CachePolicy" else "origin request policy"
+            return _ShortCircuit.error(f"NoSuch{kind}", f"The {words} does not exist.", 404)
+        body = {f"{kind}Config": policy[f"{kind}Config"]} if config_only else {kind: policy}
+        return _ShortCircuit.ok(body, etag=self._policy_etag(params["Id"]))
+
+    def _op_GetCachePolicy(self, params: dict) -> tuple:
+        return self._get_policy("CachePolicy", params, config_only=False)
 
     def _op_GetCachePolicyConfig(self, params: dict) -> tuple:
-        policy = self._cache_policy(params["Id"])
-        if policy is None:
-            return _ShortCircuit.error("NoSuchCachePolicy", "The cache policy does not exist.", 404)
-        return _ShortCircuit.ok({"CachePolicyConfig": policy["CachePolicyConfig"]}, etag=self._policy_etag(params["Id"]))
+        return self._get_policy("CachePolicy", params, config_only=True)
 
     def _op_GetOriginRequestPolicy(self, params: dict) -> tuple:
-        policy = self._origin_request_policy(params["Id"])
-        if policy is None:
-            return _ShortCircuit.error("NoSuchOriginRequestPolicy", "The origin request policy does not exist.", 404)
-        return _ShortCircuit.ok({"OriginRequestPolicy": policy}, etag=self._policy_etag(params["Id"]))
+        return self._get_policy("OriginRequestPolicy", params, config_only=False)
 
     def _op_GetOriginRequestPolicyConfig(self, params: dict) -> tuple:
-        policy = self._origin_request_policy(params["Id"])
-        if policy is None:
-            return _ShortCircuit.error("NoSuchOriginRequestPolicy", "The origin request policy does not exist.", 404)
-        return _ShortCircuit.ok({"OriginRequestPolicyConfig": policy["OriginRequestPolicyConfig"]},
-                                etag=self._policy_etag(params["Id"]))
+        return self._get_policy("OriginRequestPolicy", params, config_only=True)
 
     def _list(self, kind: str, params: dict, managed_ids: Any, custom: dict, getter: Callable) -> tuple:
         wanted = params.get("Type")
