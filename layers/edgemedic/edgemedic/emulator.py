@@ -96,15 +96,21 @@ def _items(values: Any) -> dict:
     return {"Quantity": len(values), "Items": values} if values else {"Quantity": 0}
 
 
-def managed_cache_policy_config(policy: CachePolicy) -> dict:
-    """A managed cache policy in the ``CachePolicyConfig`` shape GetCachePolicy returns."""
-    name = policy.name if policy.id in _UNPREFIXED_MANAGED_NAMES else f"Managed-{policy.name}"
+def _headers_and_queries(policy: CachePolicy | OriginRequestPolicy) -> tuple[dict, dict]:
+    """The HeadersConfig and QueryStringsConfig of a policy, as AWS writes them (no Items when empty)."""
     headers: dict = {"HeaderBehavior": policy.header_behavior}
     if policy.headers:
         headers["Headers"] = _items(policy.headers)
     queries: dict = {"QueryStringBehavior": policy.query_string_behavior}
     if policy.query_strings:
         queries["QueryStrings"] = _items(policy.query_strings)
+    return headers, queries
+
+
+def managed_cache_policy_config(policy: CachePolicy) -> dict:
+    """A managed cache policy in the ``CachePolicyConfig`` shape GetCachePolicy returns."""
+    name = policy.name if policy.id in _UNPREFIXED_MANAGED_NAMES else f"Managed-{policy.name}"
+    headers, queries = _headers_and_queries(policy)
     return {
         "Comment": f"Managed policy {policy.name}",
         "Name": name,
@@ -123,12 +129,7 @@ def managed_cache_policy_config(policy: CachePolicy) -> dict:
 
 def managed_origin_request_policy_config(policy: OriginRequestPolicy) -> dict:
     """A managed origin request policy in the ``OriginRequestPolicyConfig`` shape."""
-    headers: dict = {"HeaderBehavior": policy.header_behavior}
-    if policy.headers:
-        headers["Headers"] = _items(policy.headers)
-    queries: dict = {"QueryStringBehavior": policy.query_string_behavior}
-    if policy.query_strings:
-        queries["QueryStrings"] = _items(policy.query_strings)
+    headers, queries = _headers_and_queries(policy)
     return {
         "Comment": f"Managed policy {policy.name}",
         "Name": f"Managed-{policy.name}",
