@@ -197,11 +197,6 @@ def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | Non
     return diffs, problems
 
 
-def _replace_distribution(inv: "Inventory", dist: "Distribution") -> "Inventory":
-    others = tuple(d for d in inv.distributions if d.id != dist.id)
-    return dataclasses.replace(inv, distributions=(*others, dist))
-
-
 class Fixer:
     """Applies the fixes of some classes, distribution by distribution, through ``act.apply.apply_fixes``.
 
@@ -217,29 +212,24 @@ class Fixer:
         self.classes = classes
         self.resolver = collect.PolicyResolver(clients.cloudfront())
 
-    def _evaluate(self, summary: dict, config: dict, etag: str) -> tuple["Distribution", list[Finding]]:
-        from . import collect, engine
-
-        dist = collect.distribution_from_config(summary, config, etag, self.resolver, self.inv.custom_domains)
-        return dist, engine.evaluate(dist, _replace_distribution(self.inv, dist))
-
     def apply(self, dist: "Distribution", *, dry_run: bool, confirm: Callable[["Plan"], bool] | None,
               ) -> "ApplyResult":
         from . import plan
         from .act.apply import apply_fixes
 
-        summary = {"Id": dist.id, "ARN": dist.arn, "DomainName": dist.domain_name, "Status": dist.status}
+        from .act.replan import evaluate_read
+
         targeted: dict[str, set] = {"keys": set()}
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
-            fresh, findings = self._evaluate(summary, config, etag)
+            fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
             chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
             built = plan.build_plan(fresh, chosen, classes=self.classes)
             targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
             return built
 
         def verify(config: dict, etag: str) -> list[Finding]:
-            _, findings = self._evaluate(summary, config, etag)
+            _, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
             return [f for f in findings if f.key in targeted["keys"]]
 
         return apply_fixes(self.clients.cloudfront(), dist.id, plan_for, verify=verify, dry_run=dry_run,

@@ -59,9 +59,9 @@ def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, 
 
 
 def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
-    from .. import engine
     from ..act.apply import apply_fixes
-    from ..collect import PolicyResolver, collect, distribution_from_config
+    from ..act.replan import evaluate_read
+    from ..collect import PolicyResolver, collect
     from ..plan import build_plan
 
     dist_id = request.distribution_id
@@ -73,13 +73,11 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         return {"status": "distribution-gone", "distribution": dist_id}
 
     resolver = PolicyResolver(rt.clients.cloudfront())
-    summary = {"Id": current.id, "ARN": current.arn, "DomainName": current.domain_name, "Status": current.status}
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
-        dist = distribution_from_config(summary, config, etag, resolver, inv.custom_domains)
-        findings = engine.evaluate(dist, dataclasses.replace(inv, distributions=(dist,)))
+        dist, findings = evaluate_read(current, config, etag, inv, resolver)
         latest[:] = findings
         return dist, findings
 
@@ -131,7 +129,8 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     plan was made on, with If-Match, verified, rolled back on failure; the message and the audit log say who."""
     from .. import engine
     from ..act.apply import apply_fixes
-    from ..collect import PolicyResolver, collect, distribution_from_config
+    from ..act.replan import evaluate_read
+    from ..collect import PolicyResolver, collect
     from ..notify.approval import Applier
     from ..notify.store import APPLIED, SUPERSEDED
     from ..plan import build_plan
@@ -150,9 +149,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     def verify(config: dict, etag: str) -> list[Finding]:
         if current is None:
             return []
-        summary = {"Id": current.id, "ARN": current.arn, "DomainName": current.domain_name, "Status": current.status}
-        dist = distribution_from_config(summary, config, etag, resolver, inv.custom_domains)
-        latest[:] = engine.evaluate(dist, dataclasses.replace(inv, distributions=(dist,)))
+        _, latest[:] = evaluate_read(current, config, etag, inv, resolver)
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
