@@ -33,10 +33,6 @@ class OriginApis:
     entries: tuple[ApiBehind, ...]
     notes: tuple[str, ...] = ()  # what could not be read; rules say so instead of guessing
 
-    @property
-    def complete(self) -> bool:
-        return not self.notes
-
 
 def _note(inv: Inventory, key: str, fallback: str) -> str:
     why = inv.why_unreadable(key)

@@ -268,10 +268,6 @@ def _spell(parents: dict, node: tuple, other_char: str) -> str:
     return "".join(reversed(out))
 
 
-def intersects(*languages: Language) -> bool:
-    return witness(languages) is not None
-
-
 def includes(outer: Language, inner: Language) -> bool:
     """Whether every member of ``inner`` is a member of ``outer``."""
     return witness((inner,), (outer,)) is None
