@@ -837,15 +837,28 @@ def _with_credentials(dist: Distribution, inv: Inventory, request: Request, find
     return dataclasses.replace(request, headers=(*request.headers, ("Authorization", value)))
 
 
-def one_line(dist: Distribution, inv: Inventory, finding: Finding, *, after: Distribution | None = None) -> str:
+def _planned(inv: Inventory, after: Distribution) -> tuple[Inventory, list[Finding]]:
+    """The inventory with ``after`` in place of its distribution, and ``after``'s findings."""
+    from . import engine
+
+    others = tuple(d for d in inv.distributions if d.id != after.id)
+    planned_inv = dataclasses.replace(inv, distributions=(*others, after))
+    return planned_inv, engine.evaluate(after, planned_inv)
+
+
+def one_line(dist: Distribution, inv: Inventory, finding: Finding, *, after: Distribution | None = None,
+             findings: Sequence[Finding] | None = None,
+             planned: tuple[Inventory, Sequence[Finding]] | None = None) -> str:
     """``before: POST /api/cart -> 403 (CloudFront: method not allowed) | after: -> 200 via POST /prod/api/cart``.
 
     ``after`` is the distribution as the planned fix leaves it (``after_fix(...).distribution``); without it only
-    the before part is given.
+    the before part is given. ``findings`` (of ``dist``) and ``planned`` (``_planned(inv, after)``) save
+    re-evaluating when many findings are traced.
     """
     from . import engine
 
-    findings = engine.evaluate(dist, inv)
+    if findings is None:
+        findings = engine.evaluate(dist, inv)
     request = _with_credentials(dist, inv, _request_of(dist, inv, finding), findings)
     before = trace(dist, inv, request, findings=findings)
     if request.websocket:
@@ -856,10 +869,8 @@ def one_line(dist: Distribution, inv: Inventory, finding: Finding, *, after: Dis
         shown = request.line()
     text = f"before: {shown} -> {label(before)}"
     if after is not None:
-        others = tuple(d for d in inv.distributions if d.id != after.id)
-        planned_inv = dataclasses.replace(inv, distributions=(*others, after))
-        result = trace(after, planned_inv, request, findings=engine.evaluate(after, planned_inv),
-                       config="after-fix")
+        planned_inv, after_findings = planned or _planned(inv, after)
+        result = trace(after, planned_inv, request, findings=after_findings, config="after-fix")
         text += f" | after: -> {label(result)}"
     return text
 
@@ -873,17 +884,26 @@ def with_trace_evidence(findings: Sequence[Finding], lines: Mapping[tuple[str, s
 
 def annotate(dist: Distribution, inv: Inventory, findings: Sequence[Finding]) -> list[Finding]:
     """``findings`` with their before/after trace line (the after part on the config the planned fixes leave)."""
-    after = after_fix(dist, inv).distribution
-    return with_trace_evidence(findings, traces_for(dist, inv, findings, after=after))
+    from . import engine
+
+    every = engine.evaluate(dist, inv)
+    after = after_fix(dist, inv, every).distribution
+    return with_trace_evidence(findings, traces_for(dist, inv, findings, after=after, evaluated=every))
 
 
 def traces_for(dist: Distribution, inv: Inventory, findings: Sequence[Finding], *,
-               after: Distribution | None = None) -> dict[tuple[str, str, str, str], str]:
-    """``one_line`` for each finding, keyed by ``Finding.key`` (for ``notify.Alert.with_traces``)."""
+               after: Distribution | None = None,
+               evaluated: Sequence[Finding] | None = None) -> dict[tuple[str, str, str, str], str]:
+    """``one_line`` for each finding, keyed by ``Finding.key`` (for ``notify.Alert.with_traces``). Each
+    distribution is evaluated once (``evaluated``: every finding of ``dist``, when the caller has them)."""
+    from . import engine
+
+    every = engine.evaluate(dist, inv) if evaluated is None else evaluated
+    planned = _planned(inv, after) if after is not None else None
     lines: dict[tuple[str, str, str, str], str] = {}
     for finding in findings:
         try:
-            lines[finding.key] = one_line(dist, inv, finding, after=after)
+            lines[finding.key] = one_line(dist, inv, finding, after=after, findings=every, planned=planned)
         except EdgemedicError:
             continue  # a finding without a traceable request keeps its message alone
     return lines
