@@ -202,13 +202,15 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
     if by_mode[Mode.OFF]:
         outcome.actions.append("off")
 
-    for key, record in records.items():
+    for record in records.values():
         url = urls.get(record["rule"]) if record.get("mode") == Mode.NOTIFY.value else None
-        if url or before.get(key, {}).get("ticket"):
-            record["ticket"] = url or before[key]["ticket"]
-    store.write_findings(dist.id, records, before)
-    if close_tickets(dist.id, [before[k] for k in before if k not in records], records.values(), notifier,
-                     trigger.why_gone()):
+        if url:
+            record["ticket"] = url
+    delta = store.replace_findings(dist.id, list(records.values()), before)
+    for key, stored in delta.current.items():  # the audit record names the ticket a finding keeps
+        if stored.get("ticket"):
+            records[key]["ticket"] = stored["ticket"]
+    if close_tickets(dist.id, delta.gone, delta.current.values(), notifier, trigger.why_gone()):
         outcome.actions.append("tickets-closed")
 
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,

@@ -179,12 +179,13 @@ class Store:
             deletes=[(pk, key) for key in before if key not in records],
         )
 
-    def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]]) -> "FindingsDelta":
+    def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]],
+                         before: Mapping[str, Mapping[str, Any]] | None = None) -> "FindingsDelta":
         """Store the distribution's current findings; returns what is new and what is gone since last time.
 
-        A finding seen again keeps the ticket it has.
+        A finding seen again keeps the ticket it has. ``before``: ``open_findings`` when the caller read it already.
         """
-        before = self.open_findings(distribution_id)
+        before = self.open_findings(distribution_id) if before is None else before
         now = {finding_key(r): dict(r) for r in records}
         for key, record in now.items():
             if before.get(key, {}).get("ticket") and "ticket" not in record:
