@@ -141,7 +141,7 @@ def caches(behavior: Behavior) -> tuple[bool, str]:
             return False, "legacy Headers: * (CloudFront does not cache when forwarding all headers)"
         if legacy.min_ttl > 0 or legacy.default_ttl > 0:
             return True, f"legacy MinTTL={legacy.min_ttl}, DefaultTTL={legacy.default_ttl}"
-        return False, f"legacy MinTTL=0, DefaultTTL=0"
+        return False, "legacy MinTTL=0, DefaultTTL=0"
     policy = behavior.cache_policy
     if policy is None:
         return False, "cache policy could not be read"
