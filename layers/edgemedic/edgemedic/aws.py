@@ -7,7 +7,7 @@ CloudFront's control plane is global and lives in us-east-1. ``AWS_ENDPOINT_URL`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import boto3
 from botocore.config import Config
@@ -23,6 +23,9 @@ class Clients:
     session: boto3.session.Session
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     user_agent_extra: str = "edgemedic/0.1"
+    # Builds the session of another account's credentials (see ``for_credentials``); the emulator passes one
+    # that installs its hooks on the new session too.
+    session_factory: Callable[..., boto3.session.Session] | None = field(default=None, repr=False)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -45,6 +48,19 @@ class Clients:
             )
             self._cache[key] = self.session.client(service, region_name=region, config=config)
         return self._cache[key]
+
+    def for_credentials(self, credentials: Mapping[str, Any]) -> "Clients":
+        """Clients acting with ``credentials`` (AssumeRole's ``Credentials``), same region, retries and hooks.
+
+        Example: ``clients.for_credentials(sts.assume_role(RoleArn=arn, RoleSessionName="x")["Credentials"])``
+        """
+        factory = self.session_factory or boto3.session.Session
+        session = factory(aws_access_key_id=credentials["AccessKeyId"],
+                          aws_secret_access_key=credentials["SecretAccessKey"],
+                          aws_session_token=credentials.get("SessionToken"),
+                          region_name=self.session.region_name)
+        return Clients(session, max_attempts=self.max_attempts, user_agent_extra=self.user_agent_extra,
+                       session_factory=self.session_factory)
 
     def cloudfront(self) -> Any:
         return self.client("cloudfront", CLOUDFRONT_REGION)
