@@ -277,6 +277,25 @@ def test_progress_on_a_terminal_only() -> None:
         "accounts 3/3 done, 25 distributions read, 1 not reachable\x1b[K", "\x1b[K"]
 
 
+@pytest.mark.parametrize("fmt", ["asff", "ocsf"])
+def test_security_formats_name_each_findings_account(organization: Organization, capsys, fmt: str) -> None:
+    code, out, err = organization.run(capsys, "scan", *ORG_ARGS, "--format", fmt)
+    assert code == 1
+    # The two accounts not scanned are said on stderr: these documents have no place for warnings.
+    assert [line.split(" not scanned")[0] for line in err.splitlines()] == [
+        f"edgemedic: warning: account {HUB} (master)",
+        f"edgemedic: warning: account {organization.ids['sandbox']} (sandbox)"]
+    document = json.loads(out)
+    if fmt == "asff":
+        pairs = [(f["AwsAccountId"], f["Resources"][0]["Id"].rsplit("/", 1)[1]) for f in document["Findings"]]
+        assert all(f["ProductArn"].endswith(f":{f['AwsAccountId']}:product/{f['AwsAccountId']}/default")
+                   for f in document["Findings"])
+    else:
+        pairs = [(e["cloud"]["account"]["uid"], e["resources"][0]["uid"].rsplit("/", 1)[1]) for e in document]
+    assert len(pairs) == sum(len(EXPECTED[s]) for stories in STORIES.values() for s in stories)
+    assert all(account == organization.story_account[dist] for account, dist in pairs)
+
+
 # Last: it changes the module's organization.
 def test_fix_applies_through_each_members_role(organization: Organization, capsys) -> None:
     org = organization

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 PROG = "edgemedic"
+SECURITY_FORMATS = ("asff", "ocsf")
 FAIL_ON_NEVER = "never"
 FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
 ALL_CLASSES = frozenset(FixClass)
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", parents=[common, scope, many], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--format", choices=("table", "json", "sarif", *SECURITY_FORMATS), default="table",
+                      help="asff: Security Hub's BatchImportFindings shape; ocsf: OCSF 1.3 Detection Findings")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -424,6 +426,10 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
             from .rules import RULES
 
             out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+        elif args.format in SECURITY_FORMATS:
+            account, partition = caller_account(clients)
+            write_security_format(out, args.format, result.findings, warnings, account=account, partition=partition,
+                                  region=clients.default_region)
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
@@ -435,6 +441,36 @@ def scan_exit_code(args: argparse.Namespace, findings: Sequence[Finding]) -> int
         return 0
     threshold = Severity(args.fail_on)
     return 1 if any(f.severity.at_least(threshold) for f in findings) else 0
+
+
+def caller_account(clients: "Clients") -> tuple[str, str]:
+    """(account id, partition) of the credentials in use."""
+    identity = clients.client("sts").get_caller_identity()
+    return identity["Account"], identity["Arn"].split(":")[1]
+
+
+def write_security_format(out: TextIO, fmt: str, findings: Sequence[Finding], warnings: Sequence[str], *,
+                          account: str, partition: str, region: str) -> None:
+    """ASFF (``{"Findings": [...]}``) or OCSF (a JSON array of events) on ``out``; these formats have no place for
+    warnings, so they go to stderr, one line each."""
+    import json
+    from datetime import datetime, timezone
+
+    from .rules import RULES
+
+    now = datetime.now(timezone.utc)
+    if fmt == "asff":
+        from . import asff
+
+        document: Any = asff.document(findings, RULES, account=account, partition=partition, region=region, now=now)
+    else:
+        from . import ocsf
+
+        document = ocsf.events(findings, RULES, account=account, partition=partition, region=region, now=now,
+                               version=report.version())
+    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    for warning in warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
 
 def cmd_scan_accounts(args: argparse.Namespace, clients: "Clients") -> int:
@@ -458,6 +494,11 @@ def cmd_scan_accounts(args: argparse.Namespace, clients: "Clients") -> int:
             from .rules import RULES
 
             out.write(json.dumps(report.render_sarif(findings, RULES, warnings=warnings), indent=2) + "\n")
+        elif args.format in SECURITY_FORMATS:
+            # Every finding carries its account; the partition is the one the roles were assumed in.
+            partition = scans.outcomes[0].target.role_arn.split(":")[1]
+            write_security_format(out, args.format, findings, warnings, account="", partition=partition,
+                                  region=clients.default_region)
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_accounts_table(console, [
