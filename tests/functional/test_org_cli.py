@@ -21,11 +21,20 @@ from test_report import check_sarif
 from edgemedic import accounts, cli, scenarios
 from edgemedic.aws import Clients
 from edgemedic.emulator import Emulator
+from edgemedic.handlers import iam
 
 HUB = "123456789012"
 ROLE = "edgemedic-read"
 EXTERNAL_ID = "edgemedic-7f3a"
 STORIES = {"prod": ["forbidden", "iam-signature"], "staging": ["websocket", "clean"]}
+
+
+HUB_ACTIONS = {"sts:GetCallerIdentity", "sts:AssumeRole", "organizations:ListAccounts"}
+
+
+def member_actions(emu: Emulator) -> set[str]:
+    """The IAM actions of the calls made since the emulator's counts were cleared, but for the hub's own."""
+    return {iam.action_for(service, operation) for service, operation in emu.calls} - HUB_ACTIONS
 
 
 def trust_policy(external_id: str) -> str:
@@ -107,6 +116,8 @@ def test_org_scan_reads_each_active_account_through_its_role(organization: Organ
     assert organization.emu.calls[("sts", "AssumeRole")] == 4
     assert organization.emu.calls[("sts", "GetCallerIdentity")] == 1
     assert organization.emu.calls[("organizations", "ListAccounts")] == 1
+    # Everything else went through the members' read roles: within what templates/org-member.yaml grants them.
+    assert member_actions(organization.emu) <= set(iam.MEMBER_READ_ACTIONS)
     organization.emu.calls.clear()
 
 
@@ -300,6 +311,7 @@ def test_security_formats_name_each_findings_account(organization: Organization,
 def test_fix_applies_through_each_members_role(organization: Organization, capsys) -> None:
     org = organization
     ids = org.ids
+    org.emu.calls.clear()
     code, out, err = org.run(capsys, "fix", "--account", ids["prod"], "--account", ids["staging"],
                              "--account", ids["sandbox"], "--role-name", ROLE, "--external-id", EXTERNAL_ID, "--yes")
     assert code == 0, err
@@ -308,6 +320,8 @@ def test_fix_applies_through_each_members_role(organization: Organization, capsy
     applied = {d for stories in org.stories.values() for s, d in stories.items() if EXPECTED[s] != EXPECTED_AFTER_AUTO[s]}
     for dist_id in applied:
         assert f"{dist_id}: applied" in out
+    assert ("cloudfront", "UpdateDistribution") in org.emu.calls
+    assert member_actions(org.emu) <= set(iam.MEMBER_APPLY_ACTIONS)
     # Each distribution was updated in its own account: the hub's account has none.
     assert org.hub.cloudfront().list_distributions()["DistributionList"]["Quantity"] == 0
     code, out, err = org.run(capsys, "scan", *ORG_ARGS, "--format", "json")

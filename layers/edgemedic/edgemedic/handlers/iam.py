@@ -37,3 +37,8 @@ def action_for(service: str, operation: str) -> str:
             if operation.startswith(prefix):
                 return f"apigateway:{verb}"
     return f"{_PREFIX.get(service, service)}:{operation}"
+
+# The roles of templates/org-member.yaml in each member account (and what `edgemedic scan/fix --role-name` needs):
+# the read role reads as the functions do; the apply role also updates distributions.
+MEMBER_READ_ACTIONS = READ_ACTIONS
+MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *UPDATE_DISTRIBUTION)
