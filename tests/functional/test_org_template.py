@@ -150,6 +150,55 @@ def test_hub_bus_admits_only_the_organization(hub: dict) -> None:
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
 
 
+@pytest.mark.parametrize(("function", "role_parameter"), [
+    ("EvaluateFunction", "MemberReadRoleName"),
+    ("ApplyFunction", "MemberApplyRoleName"),
+])
+def test_hub_functions_may_assume_only_their_member_role_in_the_organization(hub: dict, function: str,
+                                                                             role_parameter: str) -> None:
+    raw = [s for p in hub["Resources"][function]["Properties"]["Policies"] for s in p["Statement"]]
+    conditional = [s["Fn::If"] for s in raw if "Fn::If" in s and s["Fn::If"][0] == "IsOrganization"]
+    [(_, statement, otherwise)] = conditional
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Action"] == ["sts:AssumeRole"]
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${" + role_parameter + "}"}
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
+    # The sweep and the approve function never assume a member role.
+    for other in ("SweepFunction", "ApproveFunction"):
+        policies = hub["Resources"][other]["Properties"]["Policies"]
+        assert "sts:AssumeRole" not in json.dumps(policies)
+
+
+@pytest.mark.parametrize(("rule", "hub_event"), [
+    ("OrganizationCloudFrontChanges", "CloudFrontChange"),
+    ("OrganizationApiGatewayChanges", "ApiGatewayChange"),
+])
+def test_organization_bus_rules_use_the_hubs_own_patterns(hub: dict, rule: str, hub_event: str) -> None:
+    resource = hub["Resources"][rule]
+    assert resource["Condition"] == "IsOrganization"
+    props = resource["Properties"]
+    assert props["EventBusName"] == {"Ref": "OrganizationEventBus"}
+    assert props["EventPattern"] == hub["Resources"]["EvaluateFunction"]["Properties"]["Events"][hub_event][
+        "Properties"]["Pattern"]
+    [target] = props["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["EvaluateFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    permission = hub["Resources"][f"{rule}Permission"]
+    assert permission["Condition"] == "IsOrganization"
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]}
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+
+
+def test_functions_get_the_organization_settings(hub: dict) -> None:
+    env = hub["Globals"]["Function"]["Environment"]["Variables"]
+    assert {k: env[k] for k in ("HUB_ACCOUNT_ID", "PARTITION", "ORGANIZATION_ID", "EXTERNAL_ID", "MEMBER_READ_ROLE",
+                                "MEMBER_APPLY_ROLE")} == {
+        "HUB_ACCOUNT_ID": {"Ref": "AWS::AccountId"}, "PARTITION": {"Ref": "AWS::Partition"},
+        "ORGANIZATION_ID": {"Ref": "OrganizationId"}, "EXTERNAL_ID": {"Ref": "ExternalId"},
+        "MEMBER_READ_ROLE": {"Ref": "MemberReadRoleName"}, "MEMBER_APPLY_ROLE": {"Ref": "MemberApplyRoleName"}}
+
+
 def test_member_role_names_match_the_hub_defaults(member: dict, hub: dict) -> None:
     assert member["Parameters"]["ReadRoleName"]["Default"] == hub["Parameters"]["MemberReadRoleName"]["Default"]
     assert member["Parameters"]["ApplyRoleName"]["Default"] == hub["Parameters"]["MemberApplyRoleName"]["Default"]

@@ -164,7 +164,7 @@ def test_secret_grants_exist_only_when_an_arn_is_given(template: dict) -> None:
                                                         {"Condition": "HasTicketSecret"}]}
     for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
         raw = template["Resources"][name]["Properties"]["Policies"][0]["Statement"]
-        conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
+        conditional = [s["Fn::If"] for s in raw if "Fn::If" in s and s["Fn::If"][0] != "IsOrganization"]
         assert [(c[0], c[1]["Sid"]) for c in conditional] == [("HasNotifySecret", "NotifySecrets")], name
         assert not any("secretsmanager:GetSecretValue" in s.get("Action", []) for s in raw if "Fn::If" not in s)
     for name in ("ApproveFunction", "ApproveErrorsAlarm"):
@@ -250,8 +250,13 @@ def test_dlq_policy_names_every_rule(template: dict) -> None:
             if "RuleName" in props or "Name" in props:
                 names.add((props.get("RuleName") or props.get("Name"))["Fn::Sub"].split("}-", 1)[1])
     statement = template["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    allowed = {arn["Fn::Sub"].rsplit("}-", 1)[1] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    allowed = {arn["Fn::Sub"].rsplit("}-", 1)[1] for arn in arns if "Fn::Sub" in arn}
     assert allowed == names == {"cloudfront-changes", "apigateway-changes", "sweep"}
+    # The organization bus's rules (tests/functional/test_org_template.py), only with OrganizationId.
+    assert [arn["Fn::If"] for arn in arns if "Fn::If" in arn] == [
+        ["IsOrganization", {"Fn::GetAtt": [rule, "Arn"]}, {"Ref": "AWS::NoValue"}]
+        for rule in ("OrganizationCloudFrontChanges", "OrganizationApiGatewayChanges")]
 
 
 def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:

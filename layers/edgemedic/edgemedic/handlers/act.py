@@ -72,15 +72,20 @@ class ApplyRequest:
     rules: tuple[str, ...] = ()
     event_time: str = ""
     session: str = ""
+    account: str = ""  # a member account (organization hub): applied through its apply role
 
     def body(self) -> str:
-        return json.dumps({"kind": AUTO_FIX, **asdict(self), "rules": list(self.rules)}, sort_keys=True)
+        data = {"kind": AUTO_FIX, **asdict(self), "rules": list(self.rules)}
+        if not self.account:
+            del data["account"]  # the hub's own account: the message stays as it always was
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_body(cls, body: str) -> "ApplyRequest":
         data = json.loads(body)
         return cls(data["distribution_id"], data["event_id"], data.get("event_name", ""), data.get("actor", ""),
-                   tuple(data.get("rules", ())), data.get("event_time", ""), data.get("session", ""))
+                   tuple(data.get("rules", ())), data.get("event_time", ""), data.get("session", ""),
+                   data.get("account", ""))
 
     @property
     def trigger(self) -> Trigger:
@@ -159,9 +164,10 @@ def _with_traces(dist: Distribution, inv: Inventory | None, findings: Sequence[F
 
 def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
            queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any,
-           inv: Inventory | None = None) -> Outcome:
+           inv: Inventory | None = None, account: str = "") -> Outcome:
     """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore; ``inv``
-    (the inventory the findings came from) lets messages and tickets carry a before/after request trace."""
+    (the inventory the findings came from) lets messages and tickets carry a before/after request trace;
+    ``account`` is the member account of the distribution (organization hub), empty for the hub's own."""
     told = {f.key for f in findings if settings.mode_for(f) in (Mode.APPROVE, Mode.NOTIFY)}
     traced = {f.key: f for f in _with_traces(dist, inv, [f for f in findings if f.key in told])}
     findings = [traced.get(f.key, f) for f in findings]
@@ -181,7 +187,7 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
         else:
             queue.send(ApplyRequest(dist.id, trigger.event_id, trigger.event_name, trigger.actor,
                                     tuple(sorted({f.rule for f in by_mode[Mode.AUTO]})), trigger.at,
-                                    trigger.session))
+                                    trigger.session, account))
             outcome.actions.append("auto-fix-queued")
             telemetry.count("FixesQueued")
 
@@ -215,7 +221,8 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
 
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,
                 actor=trigger.actor, action=",".join(outcome.actions) or "none",
-                result="clean" if not findings else "decided", findings=outcome.findings, plan=outcome.plan)
+                result="clean" if not findings else "decided", findings=outcome.findings, plan=outcome.plan,
+                account=account)
     return outcome
 
 

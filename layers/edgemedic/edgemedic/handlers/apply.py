@@ -64,20 +64,33 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     from ..collect import PolicyResolver, collect
     from ..plan import build_plan
 
+    from ..accounts import AccountError
+
     dist_id = request.distribution_id
-    inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
+    try:
+        clients = rt.writer(request.account)
+    except AccountError as exc:
+        # Nothing read, nothing applied; a retry of this message would meet the same role (the DLQ keeps it).
+        telemetry.count("Errors", kind="account-unreachable")
+        rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
+                       actor=request.actor, action="auto-fix", result="account-unreachable", detail=str(exc),
+                       account=request.account)
+        return {"status": "account-unreachable", "distribution": dist_id, "account": request.account}
+    inv = collect(clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
     current = next((d for d in inv.distributions if d.id == dist_id), None)
     if current is None:
         rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
-                       actor=request.actor, action="auto-fix", result="distribution-gone")
+                       actor=request.actor, action="auto-fix", result="distribution-gone", account=request.account)
         return {"status": "distribution-gone", "distribution": dist_id}
 
-    resolver = PolicyResolver(rt.clients.cloudfront())
+    resolver = PolicyResolver(clients.cloudfront())
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
         dist, findings = evaluate_read(current, config, etag, inv, resolver)
+        if request.account:
+            findings = [dataclasses.replace(f, account=request.account) for f in findings]
         latest[:] = findings
         return dist, findings
 
@@ -93,7 +106,7 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         _, findings = evaluate(config, etag)
         return [f for f in findings if f.key in targeted]
 
-    result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+    result = apply_fixes(clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
     plan = result.plan
     plan_record = ({"config_hash": plan.config_hash, "etag": plan.etag, "summary": list(plan.summary),
                     "diff": plan.diff} if plan is not None else None)
@@ -109,9 +122,13 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
                    actor=request.actor, action="auto-fix" + ("-dry-run" if rt.settings.dry_run else ""),
                    result=result.status, findings=fixed, plan=plan_record,
-                   detail=f"{result.message} (attempts: {result.attempts}, etag: {result.etag})")
-    return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
-            "rules": sorted({f.rule for f in targeted.values()})}
+                   detail=f"{result.message} (attempts: {result.attempts}, etag: {result.etag})",
+                   account=request.account)
+    answer = {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
+              "rules": sorted({f.rule for f in targeted.values()})}
+    if request.account:
+        answer["account"] = request.account
+    return answer
 
 
 def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str) -> list[str]:
@@ -139,10 +156,19 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     if record is None:
         logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
         return {"status": "unknown-plan", "plan_id": plan_id}
+    from ..accounts import AccountError
+
     dist_id = record.distribution_id
-    inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
+    account = next((f.account for f in record.findings if f.account), "")
+    try:
+        clients = rt.writer(account)
+    except AccountError as exc:
+        logger.error("approved plan's account not reachable", extra={"plan_id": plan_id, "account": account})
+        telemetry.count("Errors", kind="account-unreachable")
+        return {"status": "account-unreachable", "plan_id": plan_id, "account": account, "reason": str(exc)}
+    inv = collect(clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
     current = next((d for d in inv.distributions if d.id == dist_id), None)
-    resolver = PolicyResolver(rt.clients.cloudfront())
+    resolver = PolicyResolver(clients.cloudfront())
     targeted = {f.key for f in record.findings}
     latest: list[Finding] = []
 
@@ -153,10 +179,11 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
-        fresh = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
+        fresh = collect(clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
         for dist in fresh.distributions:
             if dist.id == distribution_id:
-                wanted = [f for f in engine.evaluate(dist, fresh) if rt.settings.mode_for(f) is Mode.APPROVE]
+                wanted = [dataclasses.replace(f, account=account) for f in engine.evaluate(dist, fresh)
+                          if rt.settings.mode_for(f) is Mode.APPROVE]
                 return build_plan(dist, wanted, classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
         return None
 
@@ -166,14 +193,14 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
                        result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
                        plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
                              "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
-                       detail=done.outcome)
+                       detail=done.outcome, account=account)
 
     try:
         slack = rt.slack()
     except Exception as exc:  # noqa: BLE001 - applied anyway; the message catches up on the next update
         logger.error("Slack secret unreadable; applying without message updates", extra={"error": type(exc).__name__})
         slack = None
-    applier = Applier(rt.plans, slack, rt.clients.cloudfront(), verify=verify, repropose=repropose,
+    applier = Applier(rt.plans, slack, clients.cloudfront(), verify=verify, repropose=repropose,
                       apply=functools.partial(apply_fixes, dry_run=rt.settings.dry_run), audit=audit,
                       ttl_seconds=rt.settings.approval_ttl_seconds,
                       undelivered=getattr(rt.notifier, "undelivered_plan", None))

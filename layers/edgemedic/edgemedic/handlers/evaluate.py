@@ -5,6 +5,7 @@ The event only says what changed and who changed it: the configuration evaluated
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Iterable
 
@@ -30,7 +31,8 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> 
         telemetry.count("MalformedEvents")
         return {"status": "rejected", "reason": str(exc)}
     detail = change.detail
-    if is_own_change(detail, rt.settings.own_role_arns):
+    account = str(change.get("account") or "")
+    if is_own_change(detail, (*rt.settings.own_role_arns, *_member_apply_role(account, rt))):
         logger.info("own change ignored (loop guard)", extra={"event_id": detail.eventID, "actor": detail.actor})
         telemetry.count("OwnChangesIgnored")
         return {"status": "ignored", "reason": "made by edgemedic's own role", "event_id": detail.eventID}
@@ -47,58 +49,95 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> 
     @idempotent_function(data_keyword_argument="change", persistence_store=rt.idempotency("evaluate"),
                          config=config)
     def once(change: dict[str, Any]) -> dict[str, Any]:
-        return evaluate_change(detail, rt, telemetry)
+        return evaluate_change(detail, rt, telemetry, account=account)
 
     return once(change={"event_id": detail.eventID, "event_name": detail.eventName})
 
 
-def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
+def _member_apply_role(account: str, rt: Runtime) -> tuple[str, ...]:
+    """A member's apply role: the hub's fixes there are made through it (the member's rule drops them already)."""
+    if not rt.settings.is_member(account):
+        return ()
+    from ..accounts import role_arn
+
+    return (role_arn(rt.settings.partition, account, rt.settings.member_apply_role),)
+
+
+def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
+                    account: str = "") -> dict[str, Any]:
+    """``account``: the event's (EventBridge ``account``). A member account's event (organization hub) is read
+    through the member's read role; its findings, audit records and apply requests carry the account."""
+    from ..accounts import AccountError
+
     trigger = Trigger(detail.eventID, detail.operation, detail.actor, "event", detail.eventTime or "",
                       detail.session_arn)
+    member = account if rt.settings.is_member(account) else ""
+    try:
+        reader = rt.reader(member)
+    except AccountError as exc:
+        # Never act on what could not be read: said in the audit log and counted, nothing else.
+        logger.error("member account not readable", extra={"account": member, "event_id": detail.eventID,
+                                                           "error": str(exc)})
+        telemetry.count("Errors", kind="account-unreachable")
+        rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
+                       actor=detail.actor, action="none", result="account-unreachable", detail=str(exc),
+                       account=member)
+        return {"status": "account-unreachable", "event_id": detail.eventID, "account": member,
+                "reason": str(exc)}
     targets = targets_of(detail)
     if targets.empty:
         rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
-                       actor=detail.actor, action="none", result="no-target", detail=targets.reason)
+                       actor=detail.actor, action="none", result="no-target", detail=targets.reason,
+                       account=member)
         return {"status": "no-target", "event_id": detail.eventID, "reason": targets.reason}
 
     regions = tuple(dict.fromkeys((*rt.settings.api_regions, *(r for r, _ in targets.apis))))
-    dist_ids, inv = _distributions_for(targets, rt, regions)
+    dist_ids, inv = _distributions_for(targets, rt, regions, reader, use_index=not member)
     if not dist_ids:
         rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
                        actor=detail.actor, action="none", result="no-distribution",
-                       detail="no distribution reaches what changed")
+                       detail="no distribution reaches what changed", account=member)
         return {"status": "no-distribution", "event_id": detail.eventID}
 
     from .. import engine
     from ..collect import collect
 
     if inv is None:
-        inv = collect(rt.clients, regions=regions, distribution_ids=sorted(dist_ids))
+        inv = collect(reader, regions=regions, distribution_ids=sorted(dist_ids))
     outcomes = []
     seen = set()
     for dist in inv.distributions:
         if dist.id not in dist_ids:
             continue
         seen.add(dist.id)
-        rt.store.index_distribution(dist.id, index_keys(dist, inv))
+        if not member:  # the API -> distribution index covers the hub's own account (the sweep builds it)
+            rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
+        if member:
+            findings = [dataclasses.replace(f, account=member) for f in findings]
         outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
                                queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry, inv=inv).as_dict())
+                               telemetry=telemetry, inv=inv, account=member).as_dict())
     for gone in sorted(dist_ids - seen):  # deleted since the index was built
-        rt.store.forget_distribution(gone)
+        if not member:
+            rt.store.forget_distribution(gone)
         rt.store.audit(event_id=detail.eventID, distribution_id=gone, event_name=detail.operation,
-                       actor=detail.actor, action="none", result="distribution-gone")
-    return {"status": "evaluated", "event_id": detail.eventID, "distributions": outcomes}
+                       actor=detail.actor, action="none", result="distribution-gone", account=member)
+    answer: dict[str, Any] = {"status": "evaluated", "event_id": detail.eventID, "distributions": outcomes}
+    if member:
+        answer["account"] = member
+    return answer
 
 
-def _distributions_for(targets: Targets, rt: Runtime,
-                       regions: tuple[str, ...]) -> tuple[set[str], Inventory | None]:
-    """Distribution ids to evaluate, and the inventory when a full read was needed to find them."""
+def _distributions_for(targets: Targets, rt: Runtime, regions: tuple[str, ...], reader: Any = None,
+                       use_index: bool = True) -> tuple[set[str], Inventory | None]:
+    """Distribution ids to evaluate, and the inventory when a full read was needed to find them. A member
+    account's API change reads that account's distributions (the index covers the hub's own account)."""
+    reader = reader or rt.clients
     ids = set(targets.distribution_ids)
     keys = [api_index_key(region, api_id) for region, api_id in targets.apis]
     keys += [domain_index_key(name) for name in targets.domains]
-    if keys and rt.store.index_ready():
+    if keys and use_index and rt.store.index_ready():
         ids |= rt.store.distributions_behind(keys)
         keys = []
     if not keys and not targets.policies:
@@ -106,7 +145,7 @@ def _distributions_for(targets: Targets, rt: Runtime,
     # The index is empty (the sweep has not run yet) or a policy changed: read every distribution once.
     from ..collect import collect
 
-    inv = collect(rt.clients, regions=regions)
+    inv = collect(reader, regions=regions)
     for dist in inv.distributions:
         if (keys and index_keys(dist, inv) & set(keys)) or uses_policy(dist, targets.policies):
             ids.add(dist.id)

@@ -23,6 +23,8 @@ READ_ACTIONS = (
     "route53:ListResourceRecordSets",
 )
 UPDATE_DISTRIBUTION = ("cloudfront:UpdateDistribution",)
+# Organization hub: evaluate assumes the member's read role, apply its apply role (edgemedic.accounts.assume).
+ASSUME_MEMBER_ROLE = ("sts:AssumeRole",)
 
 _PREFIX = {"apigatewayv2": "apigateway", "elbv2": "elasticloadbalancing"}
 _VERSION = re.compile(r"\d{4}_\d{2}_\d{2}$")

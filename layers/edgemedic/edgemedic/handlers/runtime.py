@@ -9,6 +9,7 @@ a ``Telemetry`` so they can count without knowing which function they run in.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -20,6 +21,7 @@ from .store import Store
 from .tell import LoggingNotifier, Notifier
 
 SECRET_MAX_AGE = 300  # seconds Powertools keeps a secret before reading it again
+MEMBER_SESSION_REUSE = 50 * 60  # seconds an assumed member role's session is reused (it lasts 60 minutes)
 
 
 class Telemetry:
@@ -58,6 +60,38 @@ class Runtime:
     _notifier: Notifier | None = None
     _secrets: Any = None
     _persistence: dict[str, Any] = field(default_factory=dict)
+    _members: dict[tuple[str, str], tuple[float, Clients]] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------------------------- accounts
+
+    def reader(self, account: str = "") -> Clients:
+        """Clients that read ``account``: the function's own for the hub's account, else the member's read role."""
+        return self._member(account, self.settings.member_read_role)
+
+    def writer(self, account: str = "") -> Clients:
+        """Clients that apply fixes in ``account``: the function's own, or the member's apply role."""
+        return self._member(account, self.settings.member_apply_role)
+
+    def _member(self, account: str, role: str) -> Clients:
+        """AssumeRole into ``role`` of ``account`` (with the external id), cached for 50 of the session's 60
+        minutes. ``AccountError`` when it cannot be assumed, or when the stack is not an organization's hub."""
+        if not account or account == self.settings.hub_account:
+            return self.clients
+        from .. import accounts
+
+        if not self.settings.organization:
+            raise accounts.AccountError(f"event of account {account}, but this stack watches its own account only "
+                                        "(set OrganizationId to make it the organization's hub)")
+        cached = self._members.get((account, role))
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < MEMBER_SESSION_REUSE:
+            return cached[1]
+        target = accounts.Target(accounts.Account(account),
+                                 accounts.role_arn(self.settings.partition, account, role))
+        member = accounts.assume(self.clients, target, external_id=self.settings.external_id,
+                                 session_name=f"edgemedic-{role}"[:64])
+        self._members[(account, role)] = (now, member)
+        return member
 
     @property
     def store(self) -> Store:

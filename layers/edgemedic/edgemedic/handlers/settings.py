@@ -81,6 +81,24 @@ def _rule_modes(value: str) -> dict[str, Mode]:
     return modes
 
 
+def _organization(env: Mapping[str, str]) -> dict[str, str]:
+    organization_id = env.get("ORGANIZATION_ID", "").strip()
+    external_id = env.get("EXTERNAL_ID", "").strip()
+    hub_account = env.get("HUB_ACCOUNT_ID", "").strip()
+    if organization_id:
+        if not organization_id.startswith("o-"):
+            raise SettingsError(f"ORGANIZATION_ID={organization_id!r} is not an organization id (o-...)")
+        if not external_id:
+            raise SettingsError("ORGANIZATION_ID needs EXTERNAL_ID, the external id the member roles require "
+                                "(the ExternalId stack parameter)")
+        if not hub_account:
+            raise SettingsError("ORGANIZATION_ID needs HUB_ACCOUNT_ID, the stack's own account")
+    return {"organization_id": organization_id, "external_id": external_id, "hub_account": hub_account,
+            "partition": env.get("PARTITION", "").strip() or "aws",
+            "member_read_role": env.get("MEMBER_READ_ROLE", "").strip() or "edgemedic-read",
+            "member_apply_role": env.get("MEMBER_APPLY_ROLE", "").strip() or "edgemedic-apply"}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
@@ -100,6 +118,23 @@ class Settings:
     ticket_backend: str = "none"  # none | github | jira
     ticket_target: str = ""  # owner/repo (or https://ghe.example.com/api/v3/owner/repo); https://acme.atlassian.net/OPS
     audit_ttl_days: int = 400
+    # Organization mode (template.yaml OrganizationId): events of member accounts are read and fixed through the
+    # roles of templates/org-member.yaml in the event's account. Empty organization_id = this account only.
+    hub_account: str = ""  # the account the stack runs in
+    partition: str = "aws"
+    organization_id: str = ""
+    external_id: str = ""
+    member_read_role: str = "edgemedic-read"
+    member_apply_role: str = "edgemedic-apply"
+
+    @property
+    def organization(self) -> bool:
+        return bool(self.organization_id)
+
+    def is_member(self, account: str) -> bool:
+        """A member account of the organization, not the hub's own. Without OrganizationId every event is the
+        stack's own account's (only its own default bus delivers to it)."""
+        return self.organization and bool(account) and account != self.hub_account
 
     @property
     def approval_ttl_seconds(self) -> int:
@@ -133,6 +168,7 @@ class Settings:
             approval_ttl_hours=_hours("APPROVAL_TTL_HOURS", env.get("APPROVAL_TTL_HOURS", "24")),
             ticket_backend=_ticket_backend(env),
             ticket_target=env.get("TICKET_TARGET", "").strip(),
+            **_organization(env),
         )
 
     def mode_for(self, finding: Finding) -> Mode:

@@ -89,6 +89,8 @@ def finding_record(finding: Finding, mode: str | None = None) -> dict[str, Any]:
     }
     if mode is not None:
         record["mode"] = mode
+    if finding.account:
+        record["account"] = finding.account
     return record
 
 
@@ -150,8 +152,9 @@ class Store:
 
     def audit(self, *, event_id: str, distribution_id: str | None, action: str, result: str, actor: str = "",
               event_name: str = "", findings: Sequence[Mapping[str, Any]] = (), plan: Mapping[str, Any] | None = None,
-              detail: str = "") -> dict[str, Any]:
-        """One decision: which event, who changed what, what edgemedic found, planned, did, and how it went."""
+              detail: str = "", account: str = "") -> dict[str, Any]:
+        """One decision: which event, who changed what, what edgemedic found, planned, did, and how it went.
+        ``account``: the member account it happened in (organization hub); absent for the hub's own."""
         at = now_iso()
         record = {
             "pk": f"AUDIT#{distribution_id or '-'}", "sk": f"{at}#{event_id}", "at": at, "event_id": event_id,
@@ -159,6 +162,8 @@ class Store:
             "result": result, "findings": list(findings), "plan": dict(plan) if plan else None, "detail": detail,
             TTL_ATTRIBUTE: self._expires(self.audit_ttl_days),
         }
+        if account:
+            record["account"] = account
         self._put(record)
         return record
 
