@@ -12,9 +12,9 @@ from edgemedic.handlers import apply, iam, store, tell
 from edgemedic.handlers.runtime import Telemetry, runtime
 from edgemedic.notify import store as plans
 
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *iam.UPDATE_DISTRIBUTION, *store.DYNAMODB_ACTIONS_READ,
-                      *iam.ASSUME_MEMBER_ROLE, *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS,
-                      *plans.PROPOSE_ACTIONS, *tell.SECRET_ACTIONS})
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *iam.SECURITY_HUB_ACTIONS, *iam.UPDATE_DISTRIBUTION,
+                      *store.DYNAMODB_ACTIONS_READ, *iam.ASSUME_MEMBER_ROLE, *store.DYNAMODB_ACTIONS_WRITE,
+                      *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS, *plans.PROPOSE_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()
 tracer = Tracer()

@@ -8,6 +8,7 @@ wrong external id as AWS does (edgemedic.emulator).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Iterator
 
@@ -121,6 +122,26 @@ def test_own_fix_coming_back_from_a_member_is_ignored(hub: tuple[Stack, Clients]
     issuer["arn"] = f"arn:aws:iam::{MEMBER}:role/edgemedic-apply"
     assert stack.evaluate(event)["status"] == "ignored"
     assert stack.queued() == 0
+
+
+def test_security_hub_export_in_the_members_account(hub: tuple[Stack, Clients]) -> None:
+    """With SECURITY_HUB_EXPORT, the finding is imported into the member's Security Hub through the member's read
+    role, and resolved there (ARCHIVED, RESOLVED) once the apply function fixed it through the apply role."""
+    stack, member = hub
+    stack.rt.settings = dataclasses.replace(stack.rt.settings, security_hub_export=True)
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    forward_host(member, dist_id)
+    assert stack.evaluate(member_event(MEMBER, dist_id))["status"] == "evaluated"
+    securityhub = member.client("securityhub")
+    [active] = securityhub.get_findings()["Findings"]
+    assert (active["AwsAccountId"], active["RecordState"], active["GeneratorId"]) == (
+        MEMBER, "ACTIVE", "edgemedic/apigw-host-forwarded")
+    assert active["ProductArn"] == f"arn:aws:securityhub:us-east-1:{MEMBER}:product/{MEMBER}/default"
+    assert stack.clients.client("securityhub").get_findings()["Findings"] == []  # nothing in the hub's account
+    stack.drain()
+    [resolved] = securityhub.get_findings()["Findings"]
+    assert resolved["Id"] == active["Id"]
+    assert (resolved["RecordState"], resolved["Workflow"]["Status"]) == ("ARCHIVED", "RESOLVED")
 
 
 def test_hub_own_events_are_read_with_the_hubs_own_role(hub: tuple[Stack, Clients]) -> None:

@@ -317,7 +317,8 @@ def test_fix_applies_through_each_members_role(organization: Organization, capsy
     assert code == 0, err
     assert f"warning: account {ids['sandbox']} not scanned: cannot assume" in " ".join(out.split())
     assert out.index(f"Account {ids['prod']}") < out.index(f"Account {ids['staging']}")
-    applied = {d for stories in org.stories.values() for s, d in stories.items() if EXPECTED[s] != EXPECTED_AFTER_AUTO[s]}
+    applied = {d for stories in org.stories.values() for s, d in stories.items()
+               if EXPECTED[s] != EXPECTED_AFTER_AUTO[s]}
     for dist_id in applied:
         assert f"{dist_id}: applied" in out
     assert ("cloudfront", "UpdateDistribution") in org.emu.calls

@@ -46,9 +46,15 @@ def sub(value: Any) -> Any:
 
 
 def role_actions(role: dict) -> list[str]:
+    """Every action granted, a conditional statement (Security Hub export) as when its condition holds."""
     actions: list[str] = []
     for policy in role["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
+            if set(statement) == {"Fn::If"}:
+                condition, statement, otherwise = statement["Fn::If"]
+                assert (condition, otherwise) == ("ExportToSecurityHub", {"Ref": "AWS::NoValue"})
+                assert sub(statement["Resource"]) == \
+                    f"arn:aws:securityhub:us-east-1:{MEMBER}:product/{MEMBER}/default"
             assert statement["Effect"] == "Allow"
             actions.extend(statement["Action"])
     return actions
@@ -62,7 +68,7 @@ def test_member_roles_are_granted_exactly_what_edgemedic_calls_through_them(memb
         actions = role_actions(role)
         assert len(actions) == len(set(actions)), "an action is granted twice"
     update = [s for p in apply["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
-              if s["Action"] == ["cloudfront:UpdateDistribution"]]
+              if s.get("Action") == ["cloudfront:UpdateDistribution"]]
     assert sub(update[0]["Resource"]) == f"arn:aws:cloudfront::{MEMBER}:distribution/*"
     # The read role changes nothing.
     assert not any(a.startswith("cloudfront:") and not a.startswith(("cloudfront:Get", "cloudfront:List"))

@@ -119,3 +119,32 @@ def test_long_text_is_clipped_to_the_asff_limits() -> None:
                        now=datetime(2026, 12, 1, tzinfo=timezone.utc), version="1.0")
     assert event["time"] == 1796083200000
     assert event["resources"][0]["uid"] == "arn:aws-cn:cloudfront::111122223333:distribution/E2SHOP"
+
+
+def test_security_hub_export_sends_batches_of_100_and_says_what_was_refused() -> None:
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from edgemedic.securityhub import SecurityHubError, export
+
+    rule = next(r for r in RULES if r.id == "apigw-host-forwarded")
+    findings = [Finding(rule=rule.id, severity=Severity.HIGH, distribution=f"E{n:012d}", behavior="/api/*",
+                        origin="api", message="m", symptom="s", fix=Fix(FixClass.AUTO, "f")) for n in range(150)]
+    gone = [{"rule": rule.id, "severity": "high", "distribution": "E999", "behavior": "/api/*", "origin": "api",
+             "message": "m", "fix_class": "auto", "fix": "f"}]
+    client = boto3.client("securityhub", region_name="us-east-1")
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    with Stubber(client) as stub:
+        stub.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 100, "FailedFindings": []},
+                          {"Findings": ANY})
+        stub.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 51, "FailedFindings": []},
+                          {"Findings": ANY})
+        assert export(client, findings, gone, account=ACCOUNT, partition="aws", region="us-east-1", now=now) == 151
+        stub.assert_no_pending_responses()
+        stub.add_response("batch_import_findings", {"FailedCount": 1, "SuccessCount": 0, "FailedFindings": [
+            {"Id": "edgemedic/x", "ErrorCode": "InvalidInput", "ErrorMessage": "Finding does not adhere to ASFF"}]},
+            {"Findings": ANY})
+        with pytest.raises(SecurityHubError) as refused:
+            export(client, findings[:1], [], account=ACCOUNT, partition="aws", region="us-east-1", now=now)
+    assert str(refused.value) == ("Security Hub refused 1 finding(s) in account 123456789012: edgemedic/x: "
+                                  "InvalidInput Finding does not adhere to ASFF")

@@ -164,10 +164,11 @@ def _with_traces(dist: Distribution, inv: Inventory | None, findings: Sequence[F
 
 def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
            queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any,
-           inv: Inventory | None = None, account: str = "") -> Outcome:
+           inv: Inventory | None = None, account: str = "", security_hub: Any = None) -> Outcome:
     """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore; ``inv``
     (the inventory the findings came from) lets messages and tickets carry a before/after request trace;
-    ``account`` is the member account of the distribution (organization hub), empty for the hub's own."""
+    ``account`` is the member account of the distribution (organization hub), empty for the hub's own;
+    ``security_hub`` (``Runtime.security_hub``) imports the findings and resolves the gone ones there."""
     told = {f.key for f in findings if settings.mode_for(f) in (Mode.APPROVE, Mode.NOTIFY)}
     traced = {f.key: f for f in _with_traces(dist, inv, [f for f in findings if f.key in told])}
     findings = [traced.get(f.key, f) for f in findings]
@@ -218,6 +219,8 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
             records[key]["ticket"] = stored["ticket"]
     if close_tickets(dist.id, delta.gone, delta.current.values(), notifier, trigger.why_gone()):
         outcome.actions.append("tickets-closed")
+    if security_hub is not None:
+        security_hub(findings, delta.gone)
 
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,
                 actor=trigger.actor, action=",".join(outcome.actions) or "none",

@@ -113,7 +113,8 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     fixed = [finding_record(f, "auto") for f in targeted.values()]
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
-        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}")
+        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}",
+               account=request.account, clients=clients, telemetry=telemetry)
         rt.notifier.applied(plan, request.trigger)
     elif result.status in ALERT_STATUSES:
         telemetry.count("Errors", kind=f"apply-{result.status}")
@@ -131,10 +132,16 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     return answer
 
 
-def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str) -> list[str]:
-    """Store the findings of the config as it is now; close the tickets of those gone."""
+def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str, account: str = "",
+           clients: Any = None, telemetry: Telemetry | None = None) -> list[str]:
+    """Store the findings of the config as it is now; close the tickets of those gone (and, with the Security Hub
+    export, resolve them there, in ``account`` through ``clients``)."""
     delta = rt.store.replace_findings(distribution_id,
                                       [finding_record(f, rt.settings.mode_for(f).value) for f in findings])
+    if telemetry is not None:
+        send = rt.security_hub(account, clients or rt.clients, telemetry)
+        if send is not None:
+            send(findings, delta.gone)
     return close_tickets(distribution_id, delta.gone, delta.current.values(), rt.notifier, why)
 
 
@@ -214,7 +221,8 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         return {"status": "not-this-run", "plan_id": plan_id}
     if done.status == APPLIED:
         telemetry.count("FixesApplied", value=len(targeted) or 1)
-        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}")
+        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}",
+               account=account, clients=clients, telemetry=telemetry)
     elif done.status == SUPERSEDED:
         telemetry.count("ApprovalsRequested")
     else:

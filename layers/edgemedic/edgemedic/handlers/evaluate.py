@@ -117,7 +117,8 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
             findings = [dataclasses.replace(f, account=member) for f in findings]
         outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
                                queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry, inv=inv, account=member).as_dict())
+                               telemetry=telemetry, inv=inv, account=member,
+                               security_hub=rt.security_hub(member, reader, telemetry)).as_dict())
     for gone in sorted(dist_ids - seen):  # deleted since the index was built
         if not member:
             rt.store.forget_distribution(gone)

@@ -42,5 +42,7 @@ def action_for(service: str, operation: str) -> str:
 
 # The roles of templates/org-member.yaml in each member account (and what `edgemedic scan/fix --role-name` needs):
 # the read role reads as the functions do; the apply role also updates distributions.
-MEMBER_READ_ACTIONS = READ_ACTIONS
-MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *UPDATE_DISTRIBUTION)
+# With SecurityHubExport, both also import the account's findings into its Security Hub (edgemedic.securityhub).
+SECURITY_HUB_ACTIONS = ("securityhub:BatchImportFindings",)
+MEMBER_READ_ACTIONS = (*READ_ACTIONS, *SECURITY_HUB_ACTIONS)
+MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)

@@ -72,6 +72,32 @@ class Runtime:
         """Clients that apply fixes in ``account``: the function's own, or the member's apply role."""
         return self._member(account, self.settings.member_apply_role)
 
+    def security_hub(self, account: str, clients: Clients, telemetry: "Telemetry") -> Any:
+        """With SECURITY_HUB_EXPORT: a callable ``(current findings, gone records)`` that imports them into Security
+        Hub in ``account`` through ``clients`` (that account's). A refusal is logged and counted, not raised: the
+        next evaluation or sweep sends the same findings again. None when the export is off."""
+        if not self.settings.security_hub_export:
+            return None
+        from datetime import datetime, timezone
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from ..securityhub import SecurityHubError, export
+
+        def send(current: Any, gone: Any) -> None:
+            try:
+                export(clients.client("securityhub", self.settings.region), current, gone,
+                       account=account or self.settings.hub_account, partition=self.settings.partition,
+                       region=self.settings.region, now=datetime.now(timezone.utc))
+            except (SecurityHubError, ClientError, BotoCoreError) as exc:
+                import logging
+
+                logging.getLogger(__name__).error("Security Hub export failed", extra={
+                    "account": account or self.settings.hub_account, "error": str(exc)})
+                telemetry.count("Errors", kind="security-hub")
+
+        return send
+
     def _member(self, account: str, role: str) -> Clients:
         """AssumeRole into ``role`` of ``account`` (with the external id), cached for 50 of the session's 60
         minutes. ``AccountError`` when it cannot be assumed, or when the stack is not an organization's hub."""

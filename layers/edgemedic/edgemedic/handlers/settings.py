@@ -126,6 +126,8 @@ class Settings:
     external_id: str = ""
     member_read_role: str = "edgemedic-read"
     member_apply_role: str = "edgemedic-apply"
+    security_hub_export: bool = False  # findings to Security Hub, in the account they belong to
+    region: str = "us-east-1"  # where the stack runs (Security Hub is regional)
 
     @property
     def organization(self) -> bool:
@@ -168,6 +170,8 @@ class Settings:
             approval_ttl_hours=_hours("APPROVAL_TTL_HOURS", env.get("APPROVAL_TTL_HOURS", "24")),
             ticket_backend=_ticket_backend(env),
             ticket_target=env.get("TICKET_TARGET", "").strip(),
+            security_hub_export=_bool("SECURITY_HUB_EXPORT", env.get("SECURITY_HUB_EXPORT", "false")),
+            region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or "us-east-1",
             **_organization(env),
         )
 

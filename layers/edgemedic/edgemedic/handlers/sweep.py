@@ -36,7 +36,8 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
         findings = engine.evaluate(dist, inv, errors=errors)
         findings_total += len(findings)
         outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans, queue=rt.queue,
-                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv)
+                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv,
+                         security_hub=rt.security_hub("", rt.clients, telemetry))
         expired = expire_plans(dist.id, rt, now=time.time())
         actions[dist.id] = outcome.actions + (["plans-expired"] if expired else [])
     current = {dist.id for dist in inv.distributions}
