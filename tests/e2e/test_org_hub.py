@@ -150,3 +150,52 @@ def test_hub_own_events_are_read_with_the_hubs_own_role(hub: tuple[Stack, Client
     result = stack.evaluate(member_event(HUB, dist_id))
     assert result["status"] == "evaluated" and "account" not in result
     assert stack.emu.calls[("sts", "AssumeRole")] == 0
+
+
+def sweep_queue(stack: Stack, **settings: object) -> str:
+    url = stack.clients.client("sqs").create_queue(QueueName="edgemedic-sweep")["QueueUrl"]
+    stack.rt.settings = dataclasses.replace(stack.rt.settings, sweep_queue_url=url, **settings)
+    return url
+
+
+def account_messages(stack: Stack, url: str) -> list[dict]:
+    """What Lambda's SQS poller would hand the sweep function: every message on the sweep queue, as records."""
+    got = stack.clients.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+             "eventSource": "aws:sqs"} for m in got.get("Messages", [])]
+
+
+def test_sweep_fans_out_one_message_per_member_and_each_is_swept_alone(hub: tuple[Stack, Clients]) -> None:
+    stack, member = hub
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    forward_host(member, dist_id)
+    url = sweep_queue(stack, sweep_accounts=(MEMBER, ROLELESS, HUB))
+
+    swept = stack.sweep()
+    assert swept["status"] == "swept" and swept["distributions"] == 0  # the hub's own account has none
+    assert swept["accounts_queued"] == 2  # the hub's own account is swept inline, not queued
+    records = account_messages(stack, url)
+    assert sorted(json.loads(r["body"])["account"] for r in records) == [MEMBER, ROLELESS]
+
+    answer = function("sweep").lambda_handler({"Records": records}, local.LambdaContext("edgemedic-sweep"))
+    roleless = next(r["messageId"] for r in records if json.loads(r["body"])["account"] == ROLELESS)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": roleless}]}  # retried alone, then the DLQ
+
+    [message] = stack.drain()
+    assert (message["account"], message["distribution_id"], message["event_name"]) == (
+        MEMBER, dist_id, "ScheduledSweep")
+    assert orp(member, dist_id) == policies.ALL_VIEWER_EXCEPT_HOST_HEADER
+    [run] = stack.rt.store._query(f"SWEEP#{MEMBER}")
+    assert (run["distributions"], run["findings"]) == (1, 1)
+
+
+def test_sweep_lists_the_organizations_active_accounts(hub: tuple[Stack, Clients]) -> None:
+    stack, _ = hub
+    org = stack.clients.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    created = [org.create_account(AccountName=n, Email=f"{n}@example.com")["CreateAccountStatus"]["AccountId"]
+               for n in ("a", "b", "closed")]
+    org.close_account(AccountId=created[2])
+    url = sweep_queue(stack)
+    assert stack.sweep()["accounts_queued"] == 2
+    assert sorted(json.loads(r["body"])["account"] for r in account_messages(stack, url)) == sorted(created[:2])

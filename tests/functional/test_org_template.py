@@ -156,23 +156,41 @@ def test_hub_bus_admits_only_the_organization(hub: dict) -> None:
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
 
 
-@pytest.mark.parametrize(("function", "role_parameter"), [
-    ("EvaluateFunction", "MemberReadRoleName"),
-    ("ApplyFunction", "MemberApplyRoleName"),
+@pytest.mark.parametrize(("function", "role_parameter", "extra"), [
+    ("EvaluateFunction", "MemberReadRoleName", []),
+    ("SweepFunction", "MemberReadRoleName", ["organizations:ListAccounts"]),
+    ("ApplyFunction", "MemberApplyRoleName", []),
 ])
 def test_hub_functions_may_assume_only_their_member_role_in_the_organization(hub: dict, function: str,
-                                                                             role_parameter: str) -> None:
+                                                                             role_parameter: str,
+                                                                             extra: list[str]) -> None:
     raw = [s for p in hub["Resources"][function]["Properties"]["Policies"] for s in p["Statement"]]
     conditional = [s["Fn::If"] for s in raw if "Fn::If" in s and s["Fn::If"][0] == "IsOrganization"]
-    [(_, statement, otherwise)] = conditional
-    assert otherwise == {"Ref": "AWS::NoValue"}
-    assert statement["Action"] == ["sts:AssumeRole"]
-    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${" + role_parameter + "}"}
-    assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
-    # The sweep and the approve function never assume a member role.
-    for other in ("SweepFunction", "ApproveFunction"):
-        policies = hub["Resources"][other]["Properties"]["Policies"]
-        assert "sts:AssumeRole" not in json.dumps(policies)
+    assert all(otherwise == {"Ref": "AWS::NoValue"} for _, _, otherwise in conditional)
+    statements = [statement for _, statement, _ in conditional]
+    assert [s["Action"] for s in statements] == [["sts:AssumeRole"]] + [[action] for action in extra]
+    assume = statements[0]
+    assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${" + role_parameter + "}"}
+    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
+    # Without OrganizationId none of it is granted; the approve function never has it.
+    unconditional = json.dumps([s for s in raw if "Fn::If" not in s])
+    assert "sts:AssumeRole" not in unconditional and "organizations:" not in unconditional
+    assert "sts:AssumeRole" not in json.dumps(hub["Resources"]["ApproveFunction"]["Properties"]["Policies"])
+
+
+def test_member_accounts_are_swept_one_message_each_with_bounded_concurrency(hub: dict) -> None:
+    sweep = hub["Resources"]["SweepFunction"]["Properties"]
+    event = sweep["Events"]["AccountSweeps"]
+    assert event == {"Type": "SQS", "Properties": {
+        "Queue": {"Fn::GetAtt": ["SweepQueue", "Arn"]}, "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "SweepConcurrency"}}}}
+    queue = hub["Resources"]["SweepQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * sweep["Timeout"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]},
+                                      "maxReceiveCount": 3}
+    assert sweep["Environment"]["Variables"]["SWEEP_QUEUE_URL"] == {"Ref": "SweepQueue"}
+    assert hub["Parameters"]["SweepConcurrency"]["MinValue"] == 2  # Lambda's minimum for MaximumConcurrency
 
 
 @pytest.mark.parametrize(("rule", "hub_event"), [

@@ -145,7 +145,11 @@ def test_table_queue_and_secret_permissions_are_scoped_to_their_resource(templat
             if any(a.startswith("dynamodb:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, name
             if any(a.startswith("sqs:") for a in actions):
-                assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
+                if name == "SweepFunction":  # it also fans member accounts out (tests/e2e/test_org_hub.py)
+                    assert statement["Resource"] == [{"Fn::GetAtt": ["ApplyQueue", "Arn"]},
+                                                     {"Fn::GetAtt": ["SweepQueue", "Arn"]}]
+                else:
+                    assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
             if any(a.startswith("secretsmanager:") for a in actions):
                 assert actions == ["secretsmanager:GetSecretValue"], name
                 if name == "ApproveFunction":  # deployed only with a Slack secret; needs nothing else
@@ -267,7 +271,7 @@ def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
     on_queues = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
                  if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"}
     assert on_functions == set(FUNCTIONS)
-    assert on_queues == {"EventsDeadLetterQueue", "ApplyDeadLetterQueue"}
+    assert on_queues == {"EventsDeadLetterQueue", "ApplyDeadLetterQueue", "SweepDeadLetterQueue"}
 
 
 def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:

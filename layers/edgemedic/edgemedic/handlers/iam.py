@@ -25,6 +25,8 @@ READ_ACTIONS = (
 UPDATE_DISTRIBUTION = ("cloudfront:UpdateDistribution",)
 # Organization hub: evaluate assumes the member's read role, apply its apply role (edgemedic.accounts.assume).
 ASSUME_MEMBER_ROLE = ("sts:AssumeRole",)
+# The sweep lists the organization's accounts (edgemedic.accounts.organization_accounts) unless given a list.
+LIST_ACCOUNTS = ("organizations:ListAccounts",)
 
 _PREFIX = {"apigatewayv2": "apigateway", "elbv2": "elasticloadbalancing"}
 _VERSION = re.compile(r"\d{4}_\d{2}_\d{2}$")

@@ -127,6 +127,8 @@ class Settings:
     member_read_role: str = "edgemedic-read"
     member_apply_role: str = "edgemedic-apply"
     security_hub_export: bool = False  # findings to Security Hub, in the account they belong to
+    sweep_queue_url: str = ""  # organization hub: one message per member account to sweep
+    sweep_accounts: tuple[str, ...] = ()  # the member accounts to sweep; () = the organization's ACTIVE ones
     region: str = "us-east-1"  # where the stack runs (Security Hub is regional)
 
     @property
@@ -170,6 +172,8 @@ class Settings:
             approval_ttl_hours=_hours("APPROVAL_TTL_HOURS", env.get("APPROVAL_TTL_HOURS", "24")),
             ticket_backend=_ticket_backend(env),
             ticket_target=env.get("TICKET_TARGET", "").strip(),
+            sweep_queue_url=env.get("SWEEP_QUEUE_URL", "").strip(),
+            sweep_accounts=_list(env.get("SWEEP_ACCOUNTS", "")),
             security_hub_export=_bool("SECURITY_HUB_EXPORT", env.get("SECURITY_HUB_EXPORT", "false")),
             region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or "us-east-1",
             **_organization(env),

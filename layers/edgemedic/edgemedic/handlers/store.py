@@ -252,8 +252,10 @@ class Store:
 
     # ----------------------------------------------------------------------------------------- sweep runs
 
-    def record_sweep(self, summary: Mapping[str, Any]) -> dict[str, Any]:
+    def record_sweep(self, summary: Mapping[str, Any], account: str = "") -> dict[str, Any]:
+        """One sweep run; a member account's (organization hub) under its own key, ``SWEEP#<account>``."""
         at = now_iso()
-        record = {"pk": "SWEEP", "sk": at, "at": at, **summary, TTL_ATTRIBUTE: self._expires(self.audit_ttl_days)}
+        record = {"pk": f"SWEEP#{account}" if account else "SWEEP", "sk": at, "at": at, **summary,
+                  TTL_ATTRIBUTE: self._expires(self.audit_ttl_days)}
         self._put(record)
         return record
