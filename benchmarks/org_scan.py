@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from scan import create_http_api, create_rest_api, distribution_config  # noqa: 
 
 from edgemedic import accounts, cli  # noqa: E402
 from edgemedic.aws import Clients  # noqa: E402
+from edgemedic.local import environment  # noqa: E402
 
 REGION = "us-east-1"
 HUB = "123456789012"
@@ -72,20 +72,15 @@ class Server:
                 break
             except OSError:
                 time.sleep(0.1)
-        self._saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                                      "AWS_DEFAULT_REGION")}
-        os.environ.update(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                          AWS_DEFAULT_REGION=REGION)
+        self._environment = environment({"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "testing",
+                                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
+        self._environment.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        self._environment.__exit__(None, None, None)
 
 
 def account_clients(account_id: str) -> Clients:
