@@ -13,6 +13,7 @@ import json
 from typing import Iterator
 
 import pytest
+from test_approval_flow import allow_http, api_behavior, flow  # noqa: F401 - flow is a fixture
 
 from edgemedic import local, policies, scenarios
 from edgemedic.aws import Clients
@@ -199,3 +200,35 @@ def test_sweep_lists_the_organizations_active_accounts(hub: tuple[Stack, Clients
     url = sweep_queue(stack)
     assert stack.sweep()["accounts_queued"] == 2
     assert sorted(json.loads(r["body"])["account"] for r in account_messages(stack, url)) == sorted(created[:2])
+
+
+def test_member_approval_is_applied_through_the_members_apply_role(flow) -> None:  # noqa: F811 - the fixture
+    """An approve-class finding in a member: the plan keeps the account in its findings, the Slack message names
+    it, and the approved plan is applied through the member's apply role."""
+    flow.stack.rt.settings = dataclasses.replace(flow.stack.rt.settings, **{
+        "organization_id": ORG["ORGANIZATION_ID"], "external_id": EXTERNAL_ID, "hub_account": HUB})
+    member = flow.stack.emu.account_clients(MEMBER)
+    member_role(member, "edgemedic-read", "EvaluateFunctionRole")
+    member_role(member, "edgemedic-apply", "ApplyFunctionRole")
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    cloudfront = member.cloudfront()
+    current = cloudfront.get_distribution_config(Id=dist_id)
+    config = current["DistributionConfig"]
+    allow_http(config)
+    cloudfront.update_distribution(Id=dist_id, IfMatch=current["ETag"], DistributionConfig=config)
+
+    result = flow.evaluate(member_event(MEMBER, dist_id))
+    assert result["distributions"][0]["actions"] == ["approval-requested"]
+    plan = flow.plan(dist_id)
+    assert {f.account for f in plan.findings} == {MEMBER}
+    [posted] = flow.slack_calls("/api/chat.postMessage")
+    assert f"*Account*\n{MEMBER}" in [f["text"] for f in posted["blocks"][1]["fields"]]
+
+    flow.click(plan.plan_id)
+    flow.drain()
+    assert flow.plan(dist_id, "applied").plan_id == plan.plan_id
+    applied = member.cloudfront().get_distribution_config(Id=dist_id)["DistributionConfig"]
+    assert api_behavior(applied)["ViewerProtocolPolicy"] == "redirect-to-https"
+    [record] = [r for r in flow.stack.rt.store.audit_log(dist_id) if r["action"] == "approved-fix"]
+    assert (record["result"], record["account"]) == ("applied", MEMBER)
+    flow.check_iam()

@@ -182,7 +182,8 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     def verify(config: dict, etag: str) -> list[Finding]:
         if current is None:
             return []
-        _, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        _, found = evaluate_read(current, config, etag, inv, resolver)
+        latest[:] = [dataclasses.replace(f, account=account) for f in found] if account else found
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
