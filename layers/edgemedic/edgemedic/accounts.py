@@ -146,14 +146,25 @@ def assume(clients: "Clients", target: Target, *, external_id: str | None = None
     return clients.for_credentials(credentials)
 
 
+def alias(member: "Clients") -> str:
+    """The account's alias (IAM ListAccountAliases), or "" when it has none or it cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        aliases = member.client("iam").list_account_aliases().get("AccountAliases") or []
+    except (ClientError, BotoCoreError):
+        return ""
+    return aliases[0] if aliases else ""
+
+
 def fan_out(clients: "Clients", work_targets: Sequence[Target], work: Callable[[Target, "Clients"], T], *,
             external_id: str | None = None, pool: int = DEFAULT_POOL,
-            on_done: Callable[[Outcome[T]], None] | None = None) -> list[Outcome[T]]:
+            on_done: Callable[[Outcome[T]], None] | None = None, aliases: bool = False) -> list[Outcome[T]]:
     """Assume the role in each account and run ``work(target, member_clients)``, at most ``pool`` at a time.
 
     Outcomes come back in the order of ``work_targets``. An error in one account (role, AWS, or edgemedic) is
     that account's outcome; credentials and programming errors of the caller's own identity still surface there
-    too, so nothing stops the others."""
+    too, so nothing stops the others. ``aliases``: an account without a name gets its alias where readable."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     sts = clients.client("sts")  # created once here: creating clients is not thread-safe, calling them is
@@ -164,6 +175,8 @@ def fan_out(clients: "Clients", work_targets: Sequence[Target], work: Callable[[
         except AccountError as exc:
             outcome: Outcome[T] = Outcome(target, error=str(exc))
         else:
+            if aliases and not target.account.name:
+                target = Target(Account(target.account.id, alias(member)), target.role_arn)
             try:
                 outcome = Outcome(target, value=work(target, member), clients=member)
             except (EdgemedicError, ClientError, BotoCoreError) as exc:

@@ -272,7 +272,7 @@ def scan_accounts(clients: "Clients", args: argparse.Namespace, *, regions: Sequ
 
     try:
         outcomes = accounts.fan_out(clients, targets, work, external_id=args.external_id, pool=args.parallel,
-                                    on_done=done)
+                                    on_done=done, aliases=True)
     finally:
         progress.close()
     scans = AccountScans(outcomes)

@@ -46,5 +46,6 @@ def action_for(service: str, operation: str) -> str:
 # the read role reads as the functions do; the apply role also updates distributions.
 # With SecurityHubExport, both also import the account's findings into its Security Hub (edgemedic.securityhub).
 SECURITY_HUB_ACTIONS = ("securityhub:BatchImportFindings",)
-MEMBER_READ_ACTIONS = (*READ_ACTIONS, *SECURITY_HUB_ACTIONS)
+# The CLI names an account by its alias where the role may read it (edgemedic.accounts.alias).
+MEMBER_READ_ACTIONS = (*READ_ACTIONS, "iam:ListAccountAliases", *SECURITY_HUB_ACTIONS)
 MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)
