@@ -176,29 +176,39 @@ def test_query_dropped_silent(api_behavior, apis, origin) -> None:
 # --------------------------------------------------------------------------------------------- methods
 
 ALL_SEVEN = SetAllowedMethods("/api/*", ALL_METHODS, ("GET", "HEAD"))
+WITH_OPTIONS = SetAllowedMethods("/api/*", ("GET", "HEAD", "OPTIONS"), ("GET", "HEAD"))
+HIGH_AUTO = (Severity.HIGH, FixClass.AUTO)
+ANY_ONLY = (Severity.MEDIUM, FixClass.APPROVE)  # catalog v2: only ANY stands for the write methods
 BLOCKED = {
     "POST on a resource": (
         [_rest({"/api/items": ["GET", "POST"]})], None, ["POST"],
-        "POST /api/items returns CloudFront 403", "API methods needing POST: POST /prod/api/items (NONE)"),
-    "ANY counts as all": (
+        "POST /api/items returns CloudFront 403", "API methods needing POST: POST /prod/api/items (NONE)",
+        HIGH_AUTO, ALL_SEVEN),
+    "ANY only: medium, approve": (
         [_rest({"/api/{proxy+}": ["ANY"]})], None, ["OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
         "OPTIONS /api/x returns CloudFront 403",
-        "API methods needing OPTIONS, PUT, PATCH, POST, DELETE: ANY /prod/api/{proxy+} (NONE)"),
-    "HTTP API CORS preflight": (
+        "API methods needing OPTIONS, PUT, PATCH, POST, DELETE: ANY /prod/api/{proxy+} (NONE)", ANY_ONLY, ALL_SEVEN),
+    "explicit POST beside ANY": (
+        [_rest({"/api/{proxy+}": ["ANY"], "/api/orders": ["POST"]})], None, ["OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+        "POST /api/orders returns CloudFront 403",
+        "API methods needing OPTIONS, PUT, PATCH, POST, DELETE: ANY /prod/api/{proxy+} (NONE), POST "
+        "/prod/api/orders (NONE)", HIGH_AUTO, ALL_SEVEN),
+    "HTTP API CORS preflight: OPTIONS only": (
         [http_api(HTTP, routes=["GET /api/items"], cors=True)], api_origin("api", HTTP), ["OPTIONS"],
         "OPTIONS /api/items returns CloudFront 403",
-        "API methods needing OPTIONS: GET /api/items (NONE); CORS is configured on the API"),
-    "HTTP $default route": (
+        "API methods needing OPTIONS: GET /api/items (NONE); CORS is configured on the API", HIGH_AUTO, WITH_OPTIONS),
+    "HTTP $default route: medium, approve": (
         [http_api(HTTP, routes=[], default_route=True)], api_origin("api", HTTP),
         ["OPTIONS", "PUT", "PATCH", "POST", "DELETE"], "OPTIONS /api/x returns CloudFront 403",
-        "API methods needing OPTIONS, PUT, PATCH, POST, DELETE: ANY ($default route) (NONE)"),
+        "API methods needing OPTIONS, PUT, PATCH, POST, DELETE: ANY ($default route) (NONE)", ANY_ONLY, ALL_SEVEN),
 }
 
 
-@pytest.mark.parametrize(("apis", "origin", "missing", "symptom", "evidence"), BLOCKED.values(), ids=BLOCKED.keys())
-def test_methods_blocked_fires(apis, origin, missing, symptom, evidence) -> None:
+@pytest.mark.parametrize(("apis", "origin", "missing", "symptom", "evidence", "verdict", "change"), BLOCKED.values(),
+                         ids=BLOCKED.keys())
+def test_methods_blocked_fires(apis, origin, missing, symptom, evidence, verdict, change) -> None:
     [found] = _run(check_methods_blocked, behavior("/api/*", "api", methods=GET_HEAD, orp=AEHH), apis, origin)
-    assert found[:6] == ("apigw-methods-blocked", Severity.HIGH, "/api/*", "api", FixClass.AUTO, (ALL_SEVEN,))
+    assert found[:6] == ("apigw-methods-blocked", verdict[0], "/api/*", "api", verdict[1], (change,))
     assert found[6] == (f"{symptom} \"This distribution is not configured to allow the HTTP request method that was "
                         "used for this request\"")
     assert found[7] == ("behavior /api/* AllowedMethods: GET,HEAD", evidence)

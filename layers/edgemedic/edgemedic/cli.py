@@ -175,7 +175,7 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
                             "`aws cloudfront list-distributions`")
     errors = engine.RuleErrors()
     findings = engine.scan(inv, errors=errors)
-    return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
+    return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
 
 
 def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:

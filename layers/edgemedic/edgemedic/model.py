@@ -97,6 +97,40 @@ class LegacySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EdgeFunction:
+    """Code CloudFront runs on a behavior: a CloudFront Function or a Lambda@Edge function, at one event."""
+
+    event: str  # viewer-request | viewer-response | origin-request | origin-response
+    kind: str  # "CloudFront Function" | "Lambda@Edge"
+    arn: str
+
+    @property
+    def before_origin(self) -> bool:
+        """Whether it runs before the request reaches the origin, where it can rewrite or sign it."""
+        return self.event == "viewer-request" or (self.kind == LAMBDA_EDGE and self.event == "origin-request")
+
+    @property
+    def name(self) -> str:
+        """``arn:aws:cloudfront::1:function/strip-prefix`` -> ``strip-prefix``; a Lambda ARN keeps its version."""
+        if ":function/" in self.arn:
+            return self.arn.split(":function/", 1)[1]
+        return self.arn.split(":function:", 1)[-1]
+
+
+CLOUDFRONT_FUNCTION = "CloudFront Function"
+LAMBDA_EDGE = "Lambda@Edge"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginGroup:
+    """A failover origin group: requests go to the primary, and to the secondary on the failover status codes."""
+
+    id: str
+    members: tuple[str, ...]  # origin ids, primary first
+    failover_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Behavior:
     """A cache behavior (``is_default`` for the default one, whose pattern is ``*``)."""
 
@@ -116,6 +150,16 @@ class Behavior:
     # Event types of CloudFront Functions / Lambda@Edge associated (viewer-request, origin-request, ...).
     function_events: tuple[str, ...] = ()
     lambda_events: tuple[str, ...] = ()
+    edge_functions: tuple[EdgeFunction, ...] = ()  # the same associations with their ARNs
+
+    @property
+    def request_functions(self) -> tuple[EdgeFunction, ...]:
+        """Edge functions that run before the origin and may rewrite or sign what reaches it. A model built with
+        event types only (no ARNs) still counts."""
+        functions = self.edge_functions or (
+            *(EdgeFunction(e, CLOUDFRONT_FUNCTION, "") for e in self.function_events),
+            *(EdgeFunction(e, LAMBDA_EDGE, "") for e in self.lambda_events))
+        return tuple(f for f in functions if f.before_origin)
 
     @property
     def label(self) -> str:
@@ -169,6 +213,10 @@ class Distribution:
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
     """The DistributionConfig exactly as read (boto3 shape), for planning. Treat as read-only."""
     unreadable: tuple["Unreadable", ...] = ()  # policies etc. that could not be read for this distribution
+    origin_groups: tuple[OriginGroup, ...] = ()
+
+    def origin_group(self, group_id: str) -> OriginGroup | None:
+        return next((g for g in self.origin_groups if g.id == group_id), None)
 
     def origin(self, origin_id: str) -> Origin | None:
         for origin in self.origins:

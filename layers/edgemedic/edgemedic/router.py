@@ -318,19 +318,20 @@ _MEMO_SIZE = 1024
 
 
 def reachable(dist: Distribution, behavior: Behavior, inv: Inventory, *, origin_path: str | None = None,
-              assume_host_fix: bool = False) -> Reachability:
+              assume_host_fix: bool = False, origin_id: str | None = None) -> Reachability:
     """The API methods reachable through ``behavior``: viewer paths its pattern matches and no earlier behavior
     takes, sent with the Host and path API Gateway sees.
 
     ``origin_path`` overrides the origin's OriginPath (to test candidate fixes). ``assume_host_fix`` routes a
     forwarded Host without host intent as the origin domain (what API Gateway sees once apigw-host-forwarded's fix
-    is applied) instead of answering "nothing routes".
+    is applied) instead of answering "nothing routes". ``origin_id`` names the origin when the behavior's target is
+    an origin group (each member is evaluated on its own).
     """
-    key = (id(dist), id(behavior), id(inv), origin_path, assume_host_fix)
+    key = (id(dist), id(behavior), id(inv), origin_path, assume_host_fix, origin_id)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is dist and hit[1] is behavior and hit[2] is inv:
         return hit[3]
-    result = _reachable(dist, behavior, inv, origin_path, assume_host_fix)
+    result = _reachable(dist, behavior, inv, origin_path, assume_host_fix, origin_id)
     _MEMO[key] = (dist, behavior, inv, result)
     if len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
@@ -338,10 +339,10 @@ def reachable(dist: Distribution, behavior: Behavior, inv: Inventory, *, origin_
 
 
 def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_path: str | None,
-               assume_host_fix: bool) -> Reachability:
-    origin = dist.origin(behavior.target_origin_id)
+               assume_host_fix: bool, origin_id: str | None = None) -> Reachability:
+    origin = dist.origin(origin_id or behavior.target_origin_id)
     if origin is None or origin.api is None:
-        return _unknown(f"origin {behavior.target_origin_id} is not an API Gateway origin")
+        return _unknown(f"origin {origin_id or behavior.target_origin_id} is not an API Gateway origin")
     path_prefix = origin.origin_path if origin_path is None else origin_path
     path_prefix = path_prefix.rstrip("/")
     forwarding = forwarding_of(behavior)

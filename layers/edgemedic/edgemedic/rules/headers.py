@@ -12,6 +12,7 @@ from ..model import Distribution, Inventory
 from .common import (
     ApiBehavior,
     api_behaviors,
+    authorization_needed,
     auto,
     approve,
     describe_policies,
@@ -32,7 +33,7 @@ def _viewer_hosts(dist: Distribution) -> str:
 
 def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An API behavior forwards the viewer Host and no alias is a custom domain mapped to the API behind."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-host-forwarded"):
         behavior, origin = ab.behavior, ab.origin
         forwarding = forwarding_of(behavior)
         sources = sources_of(forwarding, "host")
@@ -41,7 +42,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
         intent = host_intent_of(dist, origin, inv)
         if intent.present:
             continue
-        change = pass_through_change(behavior, intent=False)
+        change = pass_through_change(behavior, intent=False, authorization=authorization_needed(dist, ab, inv))
         summary = f"Use {describe_policies(change)} on behavior {behavior.path_pattern}"
         if behavior.legacy is not None:
             summary += " (migrates its legacy ForwardedValues and TTLs to policies)"
@@ -77,7 +78,7 @@ def _missing_websocket_headers(ab: ApiBehavior) -> tuple[tuple[str, ...], str | 
 
 def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """A behavior to a WebSocket API does not forward the Sec-WebSocket-* handshake headers."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="websocket-handshake-dropped"):
         if ab.websocket is not True:
             continue
         missing, unknown = _missing_websocket_headers(ab)
@@ -85,7 +86,8 @@ def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Fi
             continue
         behavior, origin = ab.behavior, ab.origin
         intent = host_intent_of(dist, origin, inv)
-        change = pass_through_change(behavior, intent=intent.present)
+        change = pass_through_change(behavior, intent=intent.present,
+                                     authorization=authorization_needed(dist, ab, inv))
         fix, fix_notes = policy_fix(dist, origin, behavior, inv,
                                     f"Use {describe_policies(change)} on behavior {behavior.path_pattern}", change)
         broken = "every handshake fails" if _HANDSHAKE_REQUIRED & {h.lower() for h in missing} else \

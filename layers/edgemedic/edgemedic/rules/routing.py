@@ -6,7 +6,8 @@ The matching itself lives in ``edgemedic.pathmatch`` and ``edgemedic.router``; t
 Decisions:
 - A behavior with a viewer-request CloudFront Function, or a viewer-request / origin-request Lambda@Edge, may
   rewrite the path before it reaches the origin (stripping a prefix is the usual fix for this very problem), and
-  edgemedic cannot read what the code does: ``apigw-path-unroutable`` does not fire for it.
+  edgemedic cannot read what the code does: ``apigw-path-unroutable`` does not fire for it (catalog "Edge
+  function"; the scan warns instead).
 - When the viewer Host is forwarded without host intent, API Gateway answers 403 before routing any path
   (``apigw-host-forwarded``). Paths are then judged as API Gateway will see them once that auto fix is applied
   (Host = the origin domain), like the request rules do, so one scan lists every fix a person needs: seed 000
@@ -23,14 +24,9 @@ from ..pathmatch import covers, example_path, overlap, shadowed_by
 from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
 from .common import api_behaviors, approve, behaviors_of, finding, manual
 
-_PATH_REWRITING_EVENTS = frozenset({"viewer-request"})
-_LAMBDA_PATH_REWRITING_EVENTS = frozenset({"viewer-request", "origin-request"})
-
-
 def may_rewrite_path(behavior: Behavior) -> bool:
     """Whether code at the edge can change the path between the viewer and the origin."""
-    return bool(_PATH_REWRITING_EVENTS & set(behavior.function_events)
-                or _LAMBDA_PATH_REWRITING_EVENTS & set(behavior.lambda_events))
+    return bool(behavior.request_functions)
 
 
 # --------------------------------------------------------------------------------------------- apigw-path-unroutable
@@ -50,13 +46,15 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
                      reach: Reachability, example: str) -> Fix:
     """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
     siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
-    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True).routable]
+    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
     fits, partial = [], []
     for candidate in _candidate_origin_paths(origin, inv, reach):
-        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True).routable:
+        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True,
+                         origin_id=origin.id).routable:
             continue
         broken = [b.path_pattern for b in working
-                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True).routable]
+                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True,
+                                   origin_id=origin.id).routable]
         (partial if broken else fits).append((candidate, broken))
     if len(fits) == 1:
         path = fits[0][0]
@@ -80,11 +78,9 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
 
 def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """No viewer path through an API behavior reaches a method of the API."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-path-unroutable"):
         behavior, origin = ab.behavior, ab.origin
-        if may_rewrite_path(behavior):
-            continue  # see the module docstring
-        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
         if not reach.known or reach.routable:
             continue
         example = reach.example_unroutable or "/"
