@@ -20,7 +20,7 @@ from typing import Iterator
 
 from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
-from ..pathmatch import covers, example_path, overlap, shadowed_by
+from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
 from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
 from .common import api_behaviors, approve, behaviors_of, finding, manual
 
@@ -154,6 +154,8 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     for index, behavior in enumerate(dist.behaviors):
         shadow = shadowed_by(dist, behavior)
         if shadow is None:
+            if not behavior.is_default and reaching_example(dist, behavior) is None:
+                yield _shadowed_by_union(dist, behavior, index)
             continue
         plans = plans if plans is not None else _moves(dist)
         moves, newly_shadowed = plans.get(behavior.path_pattern, ((), ()))
@@ -192,6 +194,40 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
                      f"(behavior {shadow.path_pattern}), never by {behavior.target_origin_id}"),
             fix=fix, evidence=evidence, notes=notes,
         )
+
+
+def _shadowed_by_union(dist: Distribution, behavior: Behavior, index: int) -> Finding:
+    """Earlier patterns together (none alone) match every path ``behavior`` matches. The fix moves it before the
+    first of them that takes any of its paths; a move that would leave another behavior unreachable is a ticket."""
+    takers = [b for b in dist.behaviors[:index] if overlap(b.path_pattern, behavior.path_pattern) is not None]
+    first = takers[0]
+    evidence = [f"behaviors {', '.join(b.path_pattern for b in takers)} together match every path that "
+                f"{behavior.path_pattern} (position {index + 1}, origin {behavior.target_origin_id}) matches; "
+                "CloudFront uses the first match"]
+    evidence += [f"e.g. {overlap(b.path_pattern, behavior.path_pattern)} is served by {b.path_pattern}"
+                 for b in takers[:3]]
+    position = dist.behaviors.index(first)
+    order = [*dist.behaviors[:position], behavior, *dist.behaviors[position:index], *dist.behaviors[index + 1:]]
+    lost = [b.path_pattern for b in order[position + 1:]
+            if not b.is_default and example_path(b.path_pattern, tuple(o.path_pattern for o in order[:order.index(b)]))
+            is None and b.path_pattern != behavior.path_pattern]
+    if lost:
+        fix = manual(f"Narrow {behavior.path_pattern} or the behaviors before it",
+                     f"Behavior {behavior.path_pattern} of distribution {dist.id} is never used: "
+                     f"{', '.join(b.path_pattern for b in takers)} together take every path it matches, and moving "
+                     f"it before {first.path_pattern} would leave {', '.join(lost)} unused instead. Delete the "
+                     "duplicate behavior or change the patterns.")
+    else:
+        fix = approve(f"Move behavior {behavior.path_pattern} before {first.path_pattern}",
+                      MoveBehavior(behavior.path_pattern, first.path_pattern))
+    return finding(
+        BEHAVIOR_SHADOWED, dist, behavior=behavior.path_pattern, origin=behavior.target_origin_id,
+        message=(f"Behavior {behavior.path_pattern} is never used: the earlier behaviors "
+                 f"{', '.join(b.path_pattern for b in takers)} together match every path it matches"),
+        symptom=(f"Requests meant for {behavior.path_pattern} are answered by origin "
+                 f"{', '.join(dict.fromkeys(b.target_origin_id for b in takers))}, never by "
+                 f"{behavior.target_origin_id}"),
+        fix=fix, evidence=evidence)
 
 
 PATH_UNROUTABLE = Rule(
