@@ -85,7 +85,7 @@ def host_intent(dist: Distribution, origin: Origin, inv: Inventory) -> CustomDom
     behind = {entry.api.id for entry in apis_behind(origin, inv).entries}
     if not behind:
         return None
-    for alias in dist.aliases:
+    for alias in inv.viewer_names(dist):
         domain = inv.custom_domain(alias)
         if domain and any(mapping.api_id in behind for mapping in domain.mappings):
             return domain

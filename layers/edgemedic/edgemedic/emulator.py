@@ -19,6 +19,10 @@ Gaps of moto 5.2 that it fills (sources: ../shared/reference/aws-facts.md):
   normalised. Legacy TTLs left out of a request take AWS's documented defaults (``DefaultTTL`` 86400,
   ``MaxTTL`` 31536000, ``MinTTL`` 0) where moto stores 0. moto also drops ``FunctionAssociations`` and
   ``LambdaFunctionAssociations``: they are kept and returned.
+- **Multi-tenant distributions** (2025; CloudFront API reference ``DistributionConfig.ConnectionMode``,
+  ``CreateDistributionTenant``, ``ListDistributionTenants``): moto drops ``ConnectionMode`` and has no tenants.
+  ``ConnectionMode`` is kept and returned; tenants are stored by CreateDistributionTenant and listed, filtered by
+  ``AssociationFilter.DistributionId``, with their ``Domains`` as AWS returns them (``Status: active``).
 - **Throttling** (section 9: error code ``Throttling``, message ``Rate exceeded``, HTTP 400): :meth:`Emulator.throttle`
   answers the next N HTTP attempts of an operation with it at the HTTP layer, so botocore's ``standard`` retry mode
   really backs off and retries, and surfaces the error once its attempts are spent.
@@ -158,6 +162,8 @@ class Emulator:
         self._origin_request_policies: dict[str, dict] = {}
         self._policy_etags: dict[str, str] = {}
         self._associations: dict[tuple[str, str], dict] = {}  # (dist id, pattern) -> association fields
+        self._connection_modes: dict[str, str] = {}  # dist id -> ConnectionMode, which moto drops
+        self._tenants: list[dict] = []  # DistributionTenant records (moto has none)
         self._throttles: Counter = Counter()
         self._internal: Any = None
 
@@ -330,6 +336,11 @@ class Emulator:
             if operation in _DIST_OPS_WITH_CONFIG:
                 self._etags[dist_id] = self._new_etag(dist_id)
                 self._remember_associations(dist_id, context.get("edgemedic_config"))
+                mode = (context.get("edgemedic_config") or {}).get("ConnectionMode")
+                if mode:
+                    self._connection_modes[dist_id] = mode
+                else:
+                    self._connection_modes.pop(dist_id, None)
             etag = self._etag_for(dist_id)
             parsed["ETag"] = etag
             parsed.get("ResponseMetadata", {}).get("HTTPHeaders", {})["etag"] = etag
@@ -342,6 +353,8 @@ class Emulator:
             self._etags.pop(dist_id, None)
 
     def _shape(self, dist_id: str, config: Mapping | None) -> None:
+        if config is not None and dist_id in self._connection_modes:
+            config["ConnectionMode"] = self._connection_modes[dist_id]  # type: ignore[index]
         for behavior in behaviors(config):
             normalise_behavior(behavior)
             behavior.update(copy.deepcopy(self._associations.get((dist_id, _pattern(behavior)), {})))
@@ -409,6 +422,31 @@ class Emulator:
 
     def _policy_etag(self, policy_id: str) -> str:
         return self._policy_etags.setdefault(policy_id, self._new_etag(policy_id))
+
+    # CloudFront: distribution tenants (multi-tenant distributions), which moto does not have
+
+    def _op_CreateDistributionTenant(self, params: dict) -> tuple:
+        dist_id = params["DistributionId"]
+        if self._connection_modes.get(dist_id) != "tenant-only":
+            return _ShortCircuit.error("InvalidArgument", "The distribution is not a multi-tenant distribution.", 400)
+        tenant_id = "dt_" + hashlib.sha256(f"{dist_id}:{params['Name']}".encode()).hexdigest()[:27]
+        now = datetime.now(timezone.utc)
+        tenant = {
+            "Id": tenant_id, "DistributionId": dist_id, "Name": params["Name"],
+            "Arn": f"arn:aws:cloudfront::{_FAKE_ACCOUNT}:distribution-tenant/{tenant_id}",
+            "Domains": [{"Domain": d["Domain"], "Status": "active"} for d in params.get("Domains") or []],
+            "Parameters": copy.deepcopy(params.get("Parameters") or []),
+            "CreatedTime": now, "LastModifiedTime": now, "Enabled": params.get("Enabled", True),
+            "Status": "Deployed",
+        }
+        self._tenants.append(tenant)
+        return _ShortCircuit.ok({"DistributionTenant": copy.deepcopy(tenant)}, 201, self._new_etag(tenant_id))
+
+    def _op_ListDistributionTenants(self, params: dict) -> tuple:
+        wanted = (params.get("AssociationFilter") or {}).get("DistributionId")
+        found = [{k: v for k, v in t.items() if k != "Parameters"} | {"ETag": self._new_etag(t["Id"])}
+                 for t in self._tenants if wanted is None or t["DistributionId"] == wanted]
+        return _ShortCircuit.ok({"DistributionTenantList": copy.deepcopy(found)})
 
     def _op_CreateCachePolicy(self, params: dict) -> tuple:
         return self._store_policy("CachePolicy", params["CachePolicyConfig"])

@@ -214,6 +214,11 @@ class Distribution:
     """The DistributionConfig exactly as read (boto3 shape), for planning. Treat as read-only."""
     unreadable: tuple["Unreadable", ...] = ()  # policies etc. that could not be read for this distribution
     origin_groups: tuple[OriginGroup, ...] = ()
+    connection_mode: str = "direct"  # direct | tenant-only (multi-tenant: domains live on distribution tenants)
+
+    @property
+    def tenant_only(self) -> bool:
+        return self.connection_mode == "tenant-only"
 
     def origin_group(self, group_id: str) -> OriginGroup | None:
         return next((g for g in self.origin_groups if g.id == group_id), None)
@@ -395,6 +400,19 @@ def certificate_key(arn: str) -> str:
     return f"cert:{arn}"
 
 
+def tenants_key(distribution_id: str) -> str:
+    """Key used when the distribution tenants of a multi-tenant distribution could not be listed."""
+    return f"tenants:{distribution_id}"
+
+
+TENANT_PARAMETER = "{{"  # a multi-tenant distribution's origin values may name tenant parameters: {{name}}
+
+
+def has_tenant_parameter(value: str) -> bool:
+    """Whether a value names a tenant parameter, resolved per tenant at request time (not literally)."""
+    return TENANT_PARAMETER in value
+
+
 def domains_key(region: str) -> str:
     """Key used when the custom domains of a whole region could not be listed."""
     return f"domains:{region}"
@@ -412,6 +430,12 @@ class Inventory:
     probes: Mapping[tuple[str, str], ProbeResult] = field(default_factory=dict)  # (origin domain, SNI) -> result
     unreadable: Mapping[str, Unreadable] = field(default_factory=dict)  # key (see collect) -> why
     warnings: tuple[str, ...] = ()
+    # Multi-tenant distributions: distribution id -> the domains of its distribution tenants.
+    tenant_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def viewer_names(self, dist: Distribution) -> tuple[str, ...]:
+        """The names viewers reach ``dist`` by: its aliases and, for a multi-tenant one, its tenants' domains."""
+        return tuple(dict.fromkeys((*dist.aliases, *self.tenant_domains.get(dist.id, ()))))
 
     def why_unreadable(self, key: str) -> Unreadable | None:
         return self.unreadable.get(key)

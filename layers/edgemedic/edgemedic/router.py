@@ -41,6 +41,7 @@ from .model import (
     api_key,
     custom_domain_key,
     domains_key,
+    has_tenant_parameter,
 )
 from .pathmatch import earlier_patterns, pattern_language, viewer_path
 
@@ -345,6 +346,9 @@ def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_pa
         return _unknown(f"origin {origin_id or behavior.target_origin_id} is not an API Gateway origin")
     path_prefix = origin.origin_path if origin_path is None else origin_path
     path_prefix = path_prefix.rstrip("/")
+    if has_tenant_parameter(path_prefix):
+        return _unknown(f"OriginPath {path_prefix} of origin {origin.id} names a tenant parameter, resolved per "
+                        "distribution tenant: the path at the API is indeterminate", origin_path=path_prefix)
     forwarding = forwarding_of(behavior)
     if forwarding.unknown:
         return _unknown(f"cannot tell what reaches the API: {forwarding.unknown}", origin_path=path_prefix)

@@ -34,6 +34,7 @@ from .cloudfront import PolicyResolver, distribution_from_config
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
 from .probe import probe_all
+from .tenants import read_tenant_domains
 
 __all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targets", "reread_distribution"]
 
@@ -143,6 +144,10 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         for missing in dist.unreadable:
             warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
 
+    tenant_domains, tenant_unreadable, tenant_warnings = read_tenant_domains(cloudfront, distributions)
+    unreadable.update(tenant_unreadable)
+    warnings.extend(tenant_warnings)
+
     lb_names: set[str] = set()
     for dist in distributions:
         for origin in dist.origins:
@@ -183,6 +188,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         probes=probes,
         unreadable=unreadable,
         warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings])),
+        tenant_domains=tenant_domains,
     )
 
 

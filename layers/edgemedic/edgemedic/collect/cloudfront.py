@@ -186,4 +186,5 @@ def distribution_from_config(summary: Mapping, config: Mapping, etag: str, resol
         config=copy.deepcopy(dict(config)),
         unreadable=tuple(dict.fromkeys(unreadable)),
         origin_groups=origin_groups_of(config),
+        connection_mode=config.get("ConnectionMode") or "direct",
     )

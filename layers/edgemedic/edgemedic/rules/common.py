@@ -28,6 +28,7 @@ from ..model import (
     OriginKind,
     custom_domain_key,
     domains_key,
+    tenants_key,
 )
 from .terms import EDGE_FUNCTION_RULES
 
@@ -151,20 +152,26 @@ def host_intent_of(dist: Distribution, origin: Origin, inv: Inventory) -> HostIn
     if domain is not None:
         return HostIntent(domain)
     target = origin.api
-    if target is None or not dist.aliases:
-        return HostIntent(None)
+    names = inv.viewer_names(dist)
+    unknown: list[str] = []
+    if dist.tenant_only:
+        why_tenants = inv.why_unreadable(tenants_key(dist.id))
+        if why_tenants is not None or dist.id not in inv.tenant_domains:
+            unknown.append(f"distribution {dist.id} is multi-tenant and its tenants' domains were not read"
+                           + (f" ({why_tenants.what}: {why_tenants.reason})" if why_tenants else ""))
+    if target is None or not names:
+        return HostIntent(None, tuple(unknown))
     if target.via == "execute-api" and target.api_id:
-        for alias in dist.aliases:
+        for alias in names:
             candidate = inv.custom_domain(alias)
             if candidate and any(m.api_id == target.api_id for m in candidate.mappings):
                 return HostIntent(candidate)
-    unknown: list[str] = []
     if target.via != "execute-api":
         behind = apis_behind(origin, inv)
         if not behind.entries:
             unknown.extend(behind.notes)
     region_listing = inv.why_unreadable(domains_key(target.region))
-    for alias in dist.aliases:
+    for alias in names:
         if inv.custom_domain(alias) is not None:
             continue
         why = inv.why_unreadable(custom_domain_key(alias)) or region_listing
