@@ -323,6 +323,35 @@ class ApiMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutingRule:
+    """A custom domain's routing rule (API Gateway, 2025): when every condition holds, invoke an API stage.
+
+    ``base_paths``: the rule's MatchBasePaths (any of; empty = no base path condition). ``header_conditions``: each
+    a MatchHeaders condition, any of its (lower-cased header, value glob) pairs; every condition must hold.
+    """
+
+    priority: int  # lower first
+    api_id: str
+    stage: str
+    base_paths: tuple[str, ...] = ()  # without slashes: "orders", "orders/v2"
+    header_conditions: tuple[tuple[tuple[str, str], ...], ...] = ()
+    strip_base_path: bool = False
+    rule_id: str = ""
+
+    @property
+    def label(self) -> str:
+        conditions = [f"base path {' or '.join('/' + b for b in self.base_paths)}"] if self.base_paths else []
+        conditions += [" or ".join(f"{h}: {g}" for h, g in group) for group in self.header_conditions]
+        return (f"routing rule {self.rule_id or self.priority} (priority {self.priority}"
+                + (f"; {'; '.join(conditions)}" if conditions else "") + f") -> API {self.api_id} stage {self.stage}")
+
+
+API_MAPPING_ONLY = "API_MAPPING_ONLY"
+ROUTING_RULE_THEN_API_MAPPING = "ROUTING_RULE_THEN_API_MAPPING"
+ROUTING_RULE_ONLY = "ROUTING_RULE_ONLY"
+
+
+@dataclass(frozen=True, slots=True)
 class CustomDomain:
     name: str
     region: str
@@ -332,6 +361,22 @@ class CustomDomain:
     certificate_arn: str | None = None
     security_policy: str | None = None  # TLS_1_0 | TLS_1_2
     mappings: tuple[ApiMapping, ...] = ()
+    routing_mode: str = API_MAPPING_ONLY
+    routing_rules: tuple[RoutingRule, ...] = ()  # in priority order
+
+    @property
+    def live_mappings(self) -> tuple[ApiMapping, ...]:
+        """The mappings API Gateway uses: none in ROUTING_RULE_ONLY (leftover mappings are not live)."""
+        return () if self.routing_mode == ROUTING_RULE_ONLY else self.mappings
+
+    @property
+    def live_rules(self) -> tuple[RoutingRule, ...]:
+        return () if self.routing_mode == API_MAPPING_ONLY else self.routing_rules
+
+    @property
+    def routed_api_ids(self) -> tuple[str, ...]:
+        """The APIs the domain leads to, through its rules and its live mappings."""
+        return tuple(dict.fromkeys((*(r.api_id for r in self.live_rules), *(m.api_id for m in self.live_mappings))))
 
     @property
     def target_names(self) -> tuple[str, ...]:

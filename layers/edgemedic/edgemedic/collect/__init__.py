@@ -169,8 +169,8 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                         listing.reason if listing else
                         f"no API Gateway custom domain in {target.region} has this name or target")
                 continue
-            for mapping in domain.mappings:
-                apigw.api(domain.region, mapping.api_id)
+            for api_id in domain.routed_api_ids:
+                apigw.api(domain.region, api_id)
 
     lbs = LoadBalancerReader(clients)
     if lb_names:

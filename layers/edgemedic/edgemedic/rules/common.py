@@ -164,7 +164,7 @@ def host_intent_of(dist: Distribution, origin: Origin, inv: Inventory) -> HostIn
     if target.via == "execute-api" and target.api_id:
         for alias in names:
             candidate = inv.custom_domain(alias)
-            if candidate and any(m.api_id == target.api_id for m in candidate.mappings):
+            if candidate and target.api_id in candidate.routed_api_ids:
                 return HostIntent(candidate)
     if target.via != "execute-api":
         behind = apis_behind(origin, inv)
