@@ -164,8 +164,9 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
     from . import collect, engine
 
+    # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout)
+                          probe_timeout=probe_timeout, discover_regions=not regions)
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
