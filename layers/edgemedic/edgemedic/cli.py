@@ -224,8 +224,10 @@ class Fixer:
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
             fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
-            chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
-            built = plan.build_plan(fresh, chosen, classes=self.classes)
+            # Converge: what the planned config would still show (a fix can uncover the next layer) joins the plan.
+            built = plan.converged_plan(
+                fresh, findings, classes=self.classes,
+                evaluate=lambda planned: evaluate_read(dist, planned, etag, self.inv, self.resolver)[1])
             targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
             return built
 

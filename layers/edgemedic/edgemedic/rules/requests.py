@@ -8,6 +8,7 @@ is forwarded without host intent, these rules look at the API as it will be once
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
@@ -28,12 +29,23 @@ from .common import (
     pass_through_change,
     policy_fix,
 )
+from .routing import proposed_origin_path
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
+    """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
+    paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
     reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    if reach.known and not reach.reaches:
+        path = proposed_origin_path(dist, ab, inv)
+        if path is not None:
+            fixed = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+            if fixed.known and fixed.reaches:
+                return replace(fixed, notes=(*fixed.notes, (
+                    f"depends on apigw-path-unroutable: these are the methods reached once OriginPath of origin "
+                    f"{ab.origin.id} is {path or '(empty)'}")))
     return reach if reach.known and reach.reaches else None
 
 

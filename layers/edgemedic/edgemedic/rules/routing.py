@@ -22,7 +22,7 @@ from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
 from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
 from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
-from .common import api_behaviors, approve, behaviors_of, finding, manual
+from .common import ApiBehavior, api_behaviors, approve, behaviors_of, finding, manual
 
 def may_rewrite_path(behavior: Behavior) -> bool:
     """Whether code at the edge can change the path between the viewer and the origin."""
@@ -74,6 +74,18 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
                                                                                    enumerate(options, 1)) + ".")
     return manual(f"Make {behavior.path_pattern} reach the API (OriginPath, path rewrite, resources or mapping)",
                   ticket)
+
+
+def proposed_origin_path(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> str | None:
+    """The OriginPath that apigw-path-unroutable proposes for ``ab`` (its approve fix), when it fires with one."""
+    behavior, origin = ab.behavior, ab.origin
+    if behavior.request_functions:
+        return None
+    reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
+    if not reach.known or reach.routable:
+        return None
+    fix = _origin_path_fix(dist, behavior, origin, inv, reach, reach.example_unroutable or "/")
+    return next((c.path for c in fix.changes if isinstance(c, SetOriginPath)), None)
 
 
 def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
