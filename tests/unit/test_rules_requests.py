@@ -243,7 +243,9 @@ def test_iam_host_mismatch_fires_with_a_ticket() -> None:
         f"{REST}.execute-api.us-east-1.amazonaws.com, and API Gateway checks the signature against that. Either (1) "
         f"create a REGIONAL API Gateway custom domain named app.example.com (TLS 1.2) with a base path mapping to API "
         f"{REST} stage prod, and forward the viewer Host on this behavior (origin request policy AllViewer), or (2) "
-        f"have clients sign their requests for {REST}.execute-api.us-east-1.amazonaws.com.")
+        f"have clients sign their requests for {REST}.execute-api.us-east-1.amazonaws.com, over the path API Gateway "
+        "receives: OriginPath included (e.g. /prod/api/items for /api/items at the edge), since SigV4 signs the path "
+        "as well as the host.")
 
 
 def test_iam_host_mismatch_reports_through_a_forwarded_host_too() -> None:

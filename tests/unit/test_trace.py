@@ -10,6 +10,7 @@ from builders import (
     distribution,
     http_api,
     inventory,
+    legacy,
     method,
     raw_behavior,
     raw_config,
@@ -135,6 +136,23 @@ def test_headers_host_custom_headers_and_user_agent() -> None:
         {"name": "Content-Length", "action": "kept", "why": "CloudFront forwards it on every request"},
         {"name": "X-Origin-Verify", "action": "added", "why": "custom header of origin api (value hidden)"},
     ]
+
+
+def test_default_header_table_under_legacy_settings_and_expect_removed() -> None:
+    """CloudFront's header table for custom origins: Content-Type, Origin, If-*, Range and Date are forwarded under
+    legacy settings; Expect is removed whatever the settings."""
+    dist = _dist(behavior("/api/*", "api", legacy=legacy(default_ttl=0, max_ttl=0)))
+    table = ["Content-Type: application/json", "Origin: https://app.example", "If-None-Match: \"e1\"",
+             "Range: bytes=0-9", "Date: Tue, 01 Dec 2026 10:00:00 GMT", "Expect: 100-continue"]
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", table)
+    actions = {h["name"]: h["action"] for h in result.steps["origin_request"]["headers"]}
+    assert actions == {"Host": "rewritten", "Content-Type": "kept", "Origin": "kept", "If-None-Match": "kept",
+                       "Range": "kept", "Date": "kept", "Expect": "dropped"}
+    # Under policies the table's defaults do not apply: only the policies (and CloudFront's own) decide.
+    policies_dist = _dist(behavior("/api/*", "api"))
+    result = _run(policies_dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", table)
+    actions = {h["name"]: h["action"] for h in result.steps["origin_request"]["headers"]}
+    assert actions["Expect"] == "dropped" and actions["Origin"] == "dropped"
 
 
 def test_http_viewer_redirect_and_https_only() -> None:

@@ -79,10 +79,21 @@ WEBSOCKET_DEMO_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's sample nonce
 _ALWAYS_FORWARDED = {
     "content-length": "CloudFront forwards it on every request",
     "content-md5": "CloudFront forwards it on every request",
-    "expect": "CloudFront forwards it on every request",
     "transfer-encoding": "CloudFront forwards it on every request",
     "x-forwarded-for": "CloudFront appends the viewer's IP address",
     "via": "CloudFront appends its own entry",
+}
+# Headers the table settles for legacy (ForwardedValues) behaviors: forwarded to custom origins by default.
+_LEGACY_TABLE_FORWARDED = frozenset({
+    "content-type", "origin", "range", "date", "if-match", "if-modified-since", "if-none-match", "if-range",
+    "if-unmodified-since",
+})
+# Headers CloudFront removes whatever the settings (the same table).
+_ALWAYS_REMOVED = {
+    "expect": "CloudFront removes Expect (it answers 100-continue itself)",
+    "proxy-authorization": "CloudFront removes Proxy-Authorization",
+    "te": "CloudFront removes TE",
+    "x-real-ip": "CloudFront removes X-Real-IP",
 }
 _WEBSOCKET_UPGRADE = frozenset({"upgrade", "connection"})
 _HANDSHAKE_REQUIRED = ("sec-websocket-key", "sec-websocket-version")
@@ -438,8 +449,13 @@ def _origin_step(behavior: Behavior, origin: Origin, request: Request) -> tuple[
         elif request.websocket and lowered in _WEBSOCKET_UPGRADE:
             headers.append({"name": name, "action": "kept", "why": "WebSocket upgrade: CloudFront passes the "
                                                                    "handshake on"})
+        elif lowered in _ALWAYS_REMOVED:
+            headers.append({"name": name, "action": "dropped", "why": _ALWAYS_REMOVED[lowered]})
         elif source:
             headers.append({"name": name, "action": "kept", "why": source})
+        elif behavior.legacy is not None and lowered in _LEGACY_TABLE_FORWARDED:
+            headers.append({"name": name, "action": "kept", "why": "CloudFront's header table forwards it to "
+                                                                   "custom origins under legacy settings"})
         elif lowered in _ALWAYS_FORWARDED:
             headers.append({"name": name, "action": "kept", "why": _ALWAYS_FORWARDED[lowered]})
         elif lowered == "user-agent":

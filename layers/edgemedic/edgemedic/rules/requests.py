@@ -283,7 +283,9 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
             f"CloudFront sends Host {reach.api_host}, and API Gateway checks the signature against that. Either "
             f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path mapping to "
             f"API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior (origin request "
-            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}."
+            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}, over the path API "
+            f"Gateway receives: OriginPath included (e.g. {reach.origin_path or ''}{hits[0].example_path} for "
+            f"{hits[0].example_path} at the edge), since SigV4 signs the path as well as the host."
         )
         yield finding(
             IAM_HOST_MISMATCH, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
