@@ -7,6 +7,7 @@ import pytest
 from builders import (
     api_origin,
     behavior,
+    custom_origin_request_policy,
     distribution,
     http_api,
     inventory,
@@ -18,6 +19,7 @@ from builders import (
     rest_api,
     s3_origin,
     websocket_api,
+    with_policies,
 )
 from edgemedic import engine, policies as p
 from edgemedic.collect import PolicyResolver, distribution_from_config
@@ -261,3 +263,40 @@ def test_slack_message_and_ticket_carry_the_trace_line() -> None:
     assert any(expected.replace(">", "&gt;") in text for text in texts)
     assert expected in ticket_content(alert).text
     assert [f.key for f in alert.findings] == [f.key for f in findings]
+
+
+# --------------------------------------------------------------------------------------------- catalog v2 trace items
+
+
+def test_patterns_match_the_normalized_path_and_the_origin_gets_the_raw_one() -> None:
+    dist = _dist(behavior("/api/*", "api"))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/static/../api//items", "GET")
+    assert result.steps["behavior"]["pattern"] == "/api/*"
+    assert result.steps["behavior"]["matched_path"] == "/api/items"
+    assert result.steps["origin_request"]["path"] == "/prod/static/../api//items"
+
+
+def test_a_post_blocked_at_the_edge_names_methods_blocked_even_when_the_path_is_broken_too() -> None:
+    # OriginPath /v9 names no stage: the path is broken too, and no single OriginPath is proposed for it here.
+    dist = _dist(behavior("/api/*", "api", methods={"GET", "HEAD"}), path="/v9")
+    apis = [rest_api(API, stages=("prod", "dev"), resources={"/api/items": ["GET", "POST"]})]
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", apis=apis)
+    verdict = result.verdict
+    assert (verdict["status"], verdict["rules"]) == (403, ["apigw-methods-blocked"])
+    assert [f["rules"] for f in verdict["then"]] == [["apigw-path-unroutable"]]
+
+
+def test_websocket_subprotocol_not_forwarded_is_a_note_not_a_failure() -> None:
+    ws = "w1s2o3c4k5"
+    key_and_version = custom_origin_request_policy("orp-ws", "ws-min", "whitelist",
+                                                   ["Sec-WebSocket-Key", "Sec-WebSocket-Version"])
+    dist = distribution(origins=[s3_origin("site"), api_origin("ws", ws)],
+                        behaviors=[with_policies(behavior("/production", "ws", viewer="https-only"),
+                                                 orp=key_and_version), behavior("*", "site")])
+    inv = inventory(dist, apis=[websocket_api(ws)])
+    result = trace(dist, inv, parse_request("wss://d111111abcdef8.cloudfront.net/production", None,
+                                            ["Sec-WebSocket-Protocol: graphql-ws"]))
+    assert result.verdict["ok"] is True
+    assert [w["text"] for w in result.verdict["warnings"]] == [
+        "this client sends Sec-WebSocket-Protocol, which CloudFront does not forward: the subprotocol or extension "
+        "it asks for is not negotiated (clients that do not send it are not affected)"]

@@ -58,7 +58,7 @@ from .model import (
     OriginKind,
     OriginRequestPolicy,
 )
-from .pathmatch import matches, reaching_example, select_behavior
+from .pathmatch import matches, normalize_path, reaching_example, select_behavior
 from .router import MISSING_AUTH_TOKEN, RouteResult, reachable, route
 
 SCHEMA_VERSION = 1
@@ -97,6 +97,7 @@ _ALWAYS_REMOVED = {
 }
 _WEBSOCKET_UPGRADE = frozenset({"upgrade", "connection"})
 _HANDSHAKE_REQUIRED = ("sec-websocket-key", "sec-websocket-version")
+_HANDSHAKE_OPTIONAL = ("sec-websocket-protocol", "sec-websocket-extensions")
 
 # Which catalog rules can explain a failure met at each point (the findings themselves come from the engine).
 _RULES_FOR = {
@@ -317,7 +318,10 @@ def _failure_dict(trace: Trace, failure: Failure, *, with_fix: bool) -> dict[str
     explaining = trace.rules_for(failure.cause)
     record: dict[str, Any] = {"stage": failure.stage, "status": failure.status, "by": failure.by,
                               "short": failure.short, "text": failure.text,
-                              "rules": list(dict.fromkeys(f.rule for f in explaining))}
+                              # The catalog rule that explains the step, also when no finding names this request
+                              # (e.g. a POST blocked at the edge while the path is broken too).
+                              "rules": list(dict.fromkeys(f.rule for f in explaining))
+                              or list(_RULES_FOR.get(failure.cause, ()))[:1]}
     if with_fix:
         record["fix"] = [{"rule": f.rule, "class": f.fix.fix_class.value, "summary": f.fix.summary}
                          for f in explaining]
@@ -530,10 +534,25 @@ def _handshake_failure(request: Request, behavior: Behavior, result: RouteResult
     forwarding = forwarding_of(behavior)
     missing = [name for name in _HANDSHAKE_REQUIRED if not forwarding.forwards_header(name)]
     if not missing:
-        return None
+        return None  # -Protocol / -Extensions: see _handshake_notes
     names = ", ".join(request_name(request, name) for name in missing)
     return Failure("api", "handshake", "API Gateway", None, "handshake fails",
                    f"the WebSocket handshake fails: CloudFront does not forward {names} to the API")
+
+
+def _handshake_notes(request: Request, behavior: Behavior) -> list[Note]:
+    """Sec-WebSocket-Protocol / -Extensions matter only to clients that send them (AWS's minimum is Key and
+    Version): a note when this request sends one that CloudFront does not forward."""
+    if not request.websocket:
+        return []
+    forwarding = forwarding_of(behavior)
+    dropped = [request_name(request, h) for h in _HANDSHAKE_OPTIONAL
+               if request.header(h) is not None and not forwarding.forwards_header(h)]
+    if not dropped:
+        return []
+    return [Note("handshake", f"this client sends {', '.join(dropped)}, which CloudFront does not forward: the "
+                              "subprotocol or extension it asks for is not negotiated (clients that do not send it "
+                              "are not affected)")]
 
 
 def request_name(request: Request, lowered: str) -> str:
@@ -608,7 +627,9 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
         from . import engine
 
         findings = engine.evaluate(dist, inv)
-    behavior, tried = select_behavior(dist, request.path)
+    # CloudFront matches the normalized path (RFC 3986) and sends the raw one (catalog "Path at CloudFront").
+    matched_path = normalize_path(request.path)
+    behavior, tried = select_behavior(dist, matched_path)
     concerned = tuple(f for f in findings if _concerns(f, dist, behavior, request))
     failures: list[Failure] = []
     warnings: list[Note] = []
@@ -616,6 +637,8 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
 
     steps["behavior"] = {"path": request.path, "pattern": behavior.path_pattern, "default": behavior.is_default,
                          "origin": behavior.target_origin_id, "tried": [b.path_pattern for b in tried]}
+    if matched_path != request.path:
+        steps["behavior"]["matched_path"] = matched_path
     for finding in concerned:
         if finding.rule == "behavior-shadowed" and finding.behavior != behavior.path_pattern:
             meant = dist.behavior(finding.behavior)
@@ -679,6 +702,8 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
         handshake = _handshake_failure(request, behavior, result)
         if handshake is not None:
             failures.append(handshake)
+        elif result.api is not None and result.api.protocol is ApiProtocol.WEBSOCKET:
+            warnings.extend(_handshake_notes(request, behavior))
         if not result.known:
             unknown = f"cannot tell what API Gateway answers: {result.explanation}"
         elif not result.routed:
