@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scope = argparse.ArgumentParser(add_help=False)
     scope.add_argument("--region", dest="regions", action="extend", nargs="+", default=[], metavar="R",
-                       help="regions to search for API Gateway custom domains (execute-api origins are read in "
-                            "their own region); repeatable")
+                       help="only these regions for API Gateway custom domains (default: the configured region "
+                            "and every region with custom domains; execute-api origins are read in their own "
+                            "region); repeatable")
     scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
                        metavar="ID", help="only these distributions (default: every one in the account)")
 
