@@ -27,6 +27,7 @@ from ..model import (
     Unreadable,
     custom_domain_key,
     domains_key,
+    has_tenant_parameter,
 )
 from .apigateway import ApiGatewayReader
 from .calls import ResourceUnreadable, call, paginate
@@ -154,7 +155,11 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         for missing in dist.unreadable:
             warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
         for origin in dist.origins:
-            if origin.kind is OriginKind.CUSTOM and not origin.domain_name.lower().endswith(_NOT_API_SUFFIXES):
+            if has_tenant_parameter(origin.domain_name + origin.origin_path):
+                warnings.append(f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}"
+                                f"{origin.origin_path}) names a tenant parameter, resolved per distribution tenant: "
+                                "what it reaches is indeterminate, so the rules that need it stay silent there")
+            elif origin.kind is OriginKind.CUSTOM and not origin.domain_name.lower().endswith(_NOT_API_SUFFIXES):
                 warnings.append(
                     f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}) matches no API Gateway custom "
                     f"domain in the regions read ({', '.join(sorted(read_regions))}): it is checked as a custom "

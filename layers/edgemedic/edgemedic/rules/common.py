@@ -115,11 +115,17 @@ def behaviors_of(dist: Distribution, origin_id: str) -> tuple[Behavior, ...]:
 
 
 def used_by(dist: Distribution, origin_id: str) -> str:
-    """Evidence line naming the behaviors that send requests to an origin."""
+    """Evidence line naming the behaviors that send requests to an origin (directly or through an origin group)."""
     patterns = [b.path_pattern for b in behaviors_of(dist, origin_id)]
-    if not patterns:
-        return f"origin {origin_id} is not the direct target of any behavior (origin group member or unused)"
-    return f"origin {origin_id} is the target of behavior{'s' if len(patterns) > 1 else ''} {', '.join(patterns)}"
+    groups = [g for g in dist.origin_groups if origin_id in g.members]
+    via = [(g.id, [b.path_pattern for b in behaviors_of(dist, g.id)]) for g in groups]
+    parts = []
+    if patterns:
+        parts.append(f"the target of behavior{'s' if len(patterns) > 1 else ''} {', '.join(patterns)}")
+    parts += [f"a member of origin group {gid}" + (f" (behaviors {', '.join(ps)})" if ps else "") for gid, ps in via]
+    if not parts:
+        return f"origin {origin_id} is not the target of any behavior (unused)"
+    return f"origin {origin_id} is " + "; ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------- Host intent

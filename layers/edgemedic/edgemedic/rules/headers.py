@@ -27,8 +27,8 @@ WEBSOCKET_HEADERS = ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocke
 _HANDSHAKE_REQUIRED = frozenset({"sec-websocket-key", "sec-websocket-version"})
 
 
-def _viewer_hosts(dist: Distribution) -> str:
-    return ", ".join(dist.hostnames)
+def _viewer_hosts(dist: Distribution, inv: Inventory) -> str:
+    return ", ".join((*inv.viewer_names(dist), dist.domain_name))
 
 
 def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
@@ -64,7 +64,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
             HOST_FORWARDED, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=(f"Behavior {behavior.path_pattern} forwards the viewer's Host header to API Gateway origin "
                      f"{origin.id}, which does not know that host"),
-            symptom=(f"API Gateway receives Host {_viewer_hosts(dist)} instead of {origin.domain_name} and answers "
+            symptom=(f"API Gateway receives Host {_viewer_hosts(dist, inv)} instead of {origin.domain_name} and answers "
                      '403 {"message":"Forbidden"} (or CloudFront answers 403/502)'),
             fix=fix, evidence=evidence, notes=notes,
         )
