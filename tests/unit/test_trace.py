@@ -300,3 +300,17 @@ def test_websocket_subprotocol_not_forwarded_is_a_note_not_a_failure() -> None:
     assert [w["text"] for w in result.verdict["warnings"]] == [
         "this client sends Sec-WebSocket-Protocol, which CloudFront does not forward: the subprotocol or extension "
         "it asks for is not negotiated (clients that do not send it are not affected)"]
+
+
+def test_a_behavior_to_an_origin_group_is_traced_to_its_primary() -> None:
+    from edgemedic.model import OriginGroup
+
+    group = OriginGroup("api-failover", ("api", "api-dr"), (502, 503))
+    dist = distribution(origins=[s3_origin("site"), api_origin("api", API, path="/prod"),
+                                 api_origin("api-dr", API, "us-west-2", path="/prod")],
+                        behaviors=[behavior("/api/*", "api-failover", methods={"GET", "HEAD", "OPTIONS"}),
+                                   behavior("*", "site")], groups=(group,))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "GET")
+    assert result.steps["behavior"]["origin_group"] == {"id": "api-failover", "members": ["api", "api-dr"],
+                                                        "failover_codes": [502, 503], "traced": "api"}
+    assert result.verdict["ok"] is True

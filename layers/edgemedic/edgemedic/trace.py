@@ -677,6 +677,12 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
 
     steps["cache"], cached = _cache_step(behavior, request)
     origin = dist.origin(behavior.target_origin_id)
+    group = dist.origin_group(behavior.target_origin_id)
+    if origin is None and group is not None and group.members:
+        # Failover: the request goes to the primary; the secondary only on the group's failover status codes.
+        origin = dist.origin(group.members[0])
+        steps["behavior"]["origin_group"] = {"id": group.id, "members": list(group.members),
+                                             "failover_codes": list(group.failover_codes), "traced": group.members[0]}
     if origin is None:
         raise TraceError(f"behavior {behavior.path_pattern} of {dist.id} targets origin {behavior.target_origin_id}, "
                          "which the distribution does not have")
