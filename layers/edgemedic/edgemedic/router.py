@@ -255,6 +255,17 @@ def _scopes(target: _Target) -> _Scopes:
     # header conditions takes every path under its base paths; a rule with them takes only the requests carrying
     # matching headers, so later rules and mappings still see the others.
     taken: list[str] = []
+
+    def readable(api: Api | None, prefix: str, excluded: tuple[str, ...], missing: str) -> bool:
+        nonlocal partial
+        if api is None:
+            unreadable.append((prefix, excluded))
+            notes.append(missing)
+            return False
+        notes.extend(f"API {api.id}: {note}" for note in api.notes)
+        partial = partial or bool(api.notes)
+        return True
+
     for rule, api in zip(domain.live_rules, target.rule_apis):
         if not target.rule_may_match(rule):
             notes.append(f"{rule.label} cannot match: the headers it needs do not reach API Gateway")
@@ -264,12 +275,9 @@ def _scopes(target: _Target) -> _Scopes:
             if any(_under(prefix, t) for t in taken):
                 continue  # an earlier rule takes all of it
             excluded = tuple(sorted({t for t in taken if t != prefix and _under(t, prefix)}))
-            if api is None:
-                unreadable.append((prefix, excluded))
-                notes.append(f"API {rule.api_id} routed by {rule.label} could not be read")
+            if not readable(api, prefix, excluded, f"API {rule.api_id} routed by {rule.label} could not be read"):
                 continue
-            notes.extend(f"API {api.id}: {note}" for note in api.notes)
-            partial = partial or bool(api.notes)
+            assert api is not None
             scopes.append(_Scope(api, rule.stage, prefix, excluded, None,
                                  strip=prefix if rule.strip_base_path else "", rule=rule))
         if not rule.header_conditions:
@@ -288,12 +296,9 @@ def _scopes(target: _Target) -> _Scopes:
             {"/" + other for other in bases if other != base and (not base or other.startswith(base + "/"))}
             | {t for t in taken if t != prefix and _under(t, prefix)}
         ))
-        if api is None:
-            unreadable.append((prefix, excluded))
-            notes.append(f"API {mapping.api_id} mapped at {domain.name}/{base} could not be read")
+        if not readable(api, prefix, excluded, f"API {mapping.api_id} mapped at {domain.name}/{base} could not be read"):
             continue
-        notes.extend(f"API {api.id}: {note}" for note in api.notes)
-        partial = partial or bool(api.notes)
+        assert api is not None
         if mapping.stage is None:
             scopes.extend(_Scope(api, stage, f"{prefix}/{stage}", excluded, mapping) for stage in api.stages
                           if stage != "$default")
