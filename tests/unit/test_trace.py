@@ -314,3 +314,13 @@ def test_a_behavior_to_an_origin_group_is_traced_to_its_primary() -> None:
     assert result.steps["behavior"]["origin_group"] == {"id": "api-failover", "members": ["api", "api-dr"],
                                                         "failover_codes": [502, 503], "traced": "api"}
     assert result.verdict["ok"] is True
+
+
+def test_an_edge_function_makes_the_api_step_unknown() -> None:
+    """A viewer-request function that strips /api: edgemedic does not guess what it does."""
+    dist = _dist(behavior("/api/*", "api", functions=("viewer-request",)))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "GET")
+    assert (result.verdict["outcome"], result.verdict["text"]) == (
+        "unknown", "behavior /api/* runs CloudFront Function rewrite-0 (viewer-request) before the origin: it may "
+                   "rewrite the path, Host, headers or query, or sign the request, so what API Gateway receives "
+                   "could not be checked")

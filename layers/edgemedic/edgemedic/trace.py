@@ -701,7 +701,13 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
                     f"{origin.domain_name}); edgemedic does not model what that origin answers")
     success_short = f"reaches origin {origin.id}"
     steps["api"] = None
-    if origin.kind is OriginKind.API_GATEWAY and origin.api is not None:
+    functions = behavior.request_functions
+    if functions and origin.kind is OriginKind.API_GATEWAY:
+        # Catalog "Edge function": the function may rewrite or sign the request; edgemedic does not guess.
+        names = "; ".join(f"{f.kind} {f.name or '(unnamed)'} ({f.event})" for f in functions)
+        unknown = (f"behavior {behavior.path_pattern} runs {names} before the origin: it may rewrite the path, Host, "
+                   "headers or query, or sign the request, so what API Gateway receives could not be checked")
+    elif origin.kind is OriginKind.API_GATEWAY and origin.api is not None:
         path = steps["origin_request"]["path"]
         result = route(host, path, inv, region=origin.api.region, method=request.method)
         steps["api"] = _api_record(result)
