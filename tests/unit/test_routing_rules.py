@@ -112,3 +112,11 @@ def test_alias_routed_by_a_rule_is_host_intent():
     leftover = _domain(ROUTING_RULE_ONLY, [], mappings=(("", ORDERS, "prod"),))
     inv = inventory(dist, apis=_apis(), domains=[leftover])
     assert [f.rule for f in check_host_forwarded(dist, inv)] == ["apigw-host-forwarded"]
+
+
+def test_header_globs_are_case_sensitive_with_star_only():
+    from edgemedic.router import header_glob_matches
+
+    assert header_glob_matches("beta*", "beta-2") and header_glob_matches("*-eu-*", "shop-eu-1")
+    assert not header_glob_matches("Beta*", "beta-2")  # the value is case-sensitive
+    assert header_glob_matches("v?", "v?") and not header_glob_matches("v?", "v1")  # ? is a literal character

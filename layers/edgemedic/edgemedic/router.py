@@ -18,9 +18,9 @@ Sources: ../shared/reference/aws-facts.md sections 4 and 6, and the catalog's "H
 """
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Mapping
 
@@ -194,6 +194,17 @@ def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + "/")
 
 
+@lru_cache(maxsize=1024)
+def _glob(glob: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in glob.split("*")), re.DOTALL)
+
+
+def header_glob_matches(glob: str, value: str) -> bool:
+    """A routing rule's ValueGlob against a whole header value: case-sensitive, ``*`` the only wildcard (prefix,
+    suffix or infix; ``?`` is a literal character there). Source: apigatewayv2 MatchHeaderValue.ValueGlob."""
+    return _glob(glob).fullmatch(value) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     """Where the Host at the API leads: one API (execute-api) or a custom domain and its mapped APIs."""
@@ -213,7 +224,7 @@ class _Target:
         for group in rule.header_conditions:
             if self.request_headers is not None:
                 values = dict(self.request_headers)
-                if not any(h in values and fnmatchcase(values[h], glob) for h, glob in group):
+                if not any(h in values and header_glob_matches(glob, values[h]) for h, glob in group):
                     return False
             elif self.forwarded is not None:
                 every, names, excepted = self.forwarded
