@@ -7,6 +7,7 @@ import pytest
 from builders import (
     api_origin,
     behavior,
+    custom_origin,
     custom_origin_request_policy,
     distribution,
     http_api,
@@ -324,3 +325,22 @@ def test_an_edge_function_makes_the_api_step_unknown() -> None:
         "unknown", "behavior /api/* runs CloudFront Function rewrite-0 (viewer-request) before the origin: it may "
                    "rewrite the path, Host, headers or query, or sign the request, so what API Gateway receives "
                    "could not be checked")
+
+
+def test_lambda_url_origin_with_origin_access_control_needs_the_body_hash_on_put_and_post() -> None:
+    from dataclasses import replace as _replace
+
+    url = "abcdefghijklmnop.lambda-url.eu-west-1.on.aws"
+    fn = custom_origin("fn", url)
+    config = raw_config(origins=[raw_origin("fn", url), raw_origin("site", "site.s3.amazonaws.com", protocol=None)],
+                        behaviors=[raw_behavior("/fn/*", "fn"), raw_behavior("*", "site")])
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2OACEXAMPLE"
+    dist = _replace(distribution(origins=[fn, s3_origin("site")], behaviors=[behavior("/fn/*", "fn"),
+                                                                             behavior("*", "site")]), config=config)
+    inv = inventory(dist)
+    post = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "POST", []))
+    assert (post.verdict["status"], post.verdict["short"], post.verdict["rules"]) == (403, "body hash missing", [])
+    signed = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "POST",
+                                            ["x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb924"]))
+    get = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "GET", []))
+    assert signed.verdict["ok"] and get.verdict["ok"]

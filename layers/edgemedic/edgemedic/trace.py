@@ -540,6 +540,26 @@ def _handshake_failure(request: Request, behavior: Behavior, result: RouteResult
                    f"the WebSocket handshake fails: CloudFront does not forward {names} to the API")
 
 
+_LAMBDA_URL = re.compile(r"^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$")
+
+
+def _unsigned_lambda_url_body(dist: Distribution, origin: Origin, request: Request) -> Failure | None:
+    """A PUT or POST to a Lambda function URL origin behind origin access control needs the SHA-256 of its body in
+    x-amz-content-sha256 (private-content-restricting-access-to-lambda.html): CloudFront's signature covers it, and
+    the function URL refuses the request without it. Not a catalog rule: a correct client sends it."""
+    if request.method not in ("PUT", "POST") or request.header("x-amz-content-sha256") is not None:
+        return None
+    if not _LAMBDA_URL.match(origin.domain_name.lower()):
+        return None
+    raw = next((o for o in (dist.config.get("Origins") or {}).get("Items") or [] if o.get("Id") == origin.id), {})
+    if not raw.get("OriginAccessControlId"):
+        return None
+    return Failure("origin", "lambda-url-body", "Lambda function URL", 403, "body hash missing",
+                   f"403 Forbidden: origin {origin.id} is a Lambda function URL behind origin access control, so "
+                   f"CloudFront signs the request, and a {request.method} must carry the SHA-256 of its body in "
+                   "x-amz-content-sha256 (the viewer computes it); this request has none")
+
+
 def _handshake_notes(request: Request, behavior: Behavior) -> list[Note]:
     """Sec-WebSocket-Protocol / -Extensions matter only to clients that send them (AWS's minimum is Key and
     Version): a note when this request sends one that CloudFront does not forward."""
@@ -701,6 +721,9 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
                     f"{origin.domain_name}); edgemedic does not model what that origin answers")
     success_short = f"reaches origin {origin.id}"
     steps["api"] = None
+    unsigned = _unsigned_lambda_url_body(dist, origin, request)
+    if unsigned is not None:
+        failures.append(unsigned)
     functions = behavior.request_functions
     if functions and origin.kind is OriginKind.API_GATEWAY:
         # Catalog "Edge function": the function may rewrite or sign the request; edgemedic does not guess.
