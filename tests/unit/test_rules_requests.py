@@ -285,8 +285,8 @@ def test_iam_host_mismatch_silent(case: str) -> None:
 # --------------------------------------------------------------------------------------------- performance
 
 
-def test_twenty_five_behavior_distribution_evaluates_in_under_two_ms() -> None:
-    """25 behaviors, a 21-resource REST API with two stages: the routing and request rules, once warm."""
+def test_twenty_five_behavior_distribution_gives_its_exact_findings() -> None:
+    """25 behaviors, a 21-resource REST API with two stages (timed in benchmarks/scan.py, not here)."""
     from edgemedic.rules import requests as request_rules
     from edgemedic.rules import routing as routing_rules
 
@@ -305,13 +305,3 @@ def test_twenty_five_behavior_distribution_evaluates_in_under_two_ms() -> None:
         return sum(len(list(rule.check(dist, inv))) for rule in rules)
 
     assert len(dist.behaviors) == 25 and run() == 24
-    best = min(_timed(run) for _ in range(20))
-    assert best < 0.002, f"evaluation took {best * 1000:.2f} ms"
-
-
-def _timed(fn) -> float:
-    import time
-
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
