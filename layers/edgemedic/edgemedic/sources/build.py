@@ -9,6 +9,7 @@ keys the live collectors use, with the reason, and into the warnings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import policies
@@ -318,3 +319,13 @@ class ModelBuilder:
             load_balancers=dict(self.load_balancers), certificates=dict(self.certificates),
             unreadable=dict(self.unreadable), warnings=tuple(self.warnings),
         )
+
+
+def display_name(path: Path, relative_to: Path | None = None) -> str:
+    """``path`` relative to ``relative_to`` (default: the working directory) where it is under it, else absolute:
+    the name findings carry (SARIF wants artifact URIs relative to where the scan ran)."""
+    base = (relative_to or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()

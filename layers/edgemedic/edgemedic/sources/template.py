@@ -42,6 +42,7 @@ from .build import (
     DistributionLines,
     ModelBuilder,
     SourceScan,
+    display_name,
     cache_policy,
     items,
     origin_request_policy,
@@ -849,18 +850,10 @@ def load_templates(paths: list[Path], *, parameters: Mapping[str, str] | None = 
     scans = []
     for path in paths:
         for file, region in template_files(path):
-            display = _display(file, relative_to)
+            display = display_name(file, relative_to)
             try:
                 scans.append(load_template(file, parameters=parameters, display=display, region=region))
             except TemplateError as exc:
                 message = str(exc)
                 raise TemplateError(message if message.startswith(str(file)) else f"{display}: {message}") from exc
     return scans
-
-
-def _display(path: Path, relative_to: Path | None) -> str:
-    base = (relative_to or Path.cwd()).resolve()
-    try:
-        return path.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
