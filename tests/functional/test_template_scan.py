@@ -1,0 +1,210 @@
+"""The template and plan scan: exact findings on the project's fixtures, the seed stories equal to the live scan
+on moto, and the CLI's formats (JSON location, SARIF physicalLocation, GitLab, JUnit)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from edgemedic import cli, collect, engine, scenarios
+from edgemedic.sources.scan import scan_sources
+from edgemedic.sources.template import TemplateError, load_templates
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "templates"
+STORY_FILES = {"forbidden": "forbidden.yaml", "iam-signature": "iam-signature.yaml",
+               "get-only-cached": "get-only-cached.json", "websocket": "websocket.yaml", "alb-tls": "alb-tls.yaml",
+               "clean": "clean.yaml"}
+STORY_REGION = {"forbidden": scenarios.EU_WEST_1, "clean": scenarios.EU_WEST_1}
+
+
+def keys(findings) -> set[tuple[str, str, str, str]]:
+    return {(f.rule, f.distribution, f.behavior, f.origin) for f in findings}
+
+
+EXPECTED = {
+    "cdk.out": {("apigw-response-cached", "Distribution830FAC52", "*", "ShopDistributionOrigin1"),
+                ("apigw-viewer-http-allowed", "Distribution830FAC52", "*", "ShopDistributionOrigin1")},
+    "sam-implicit-api.yaml": {("apigw-host-forwarded", "Cdn", "*", "api"), ("apigw-methods-blocked", "Cdn", "*", "api"),
+                              ("apigw-edge-endpoint", "Cdn", "", "api")},
+    "http-api-quick-create.yaml": set(),
+    "unresolved.yaml": set(),
+    "stories/clean.yaml": set(),
+    "stories/get-only-cached.json": {("apigw-methods-blocked", "Store", "/api/*", "cart-api"),
+                                     ("apigw-response-cached", "Store", "/api/*", "cart-api"),
+                                     ("behavior-shadowed", "Store", "/assets/uploads/*", "uploads")},
+    "terraform/forbidden.plan.json": {
+        ("apigw-host-forwarded", "aws_cloudfront_distribution.shop", "/api/*", "users-api"),
+        ("apigw-path-unroutable", "aws_cloudfront_distribution.shop", "/api/*", "users-api")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_findings_are_exact(name: str) -> None:
+    path = FIXTURES / name
+    plans = [path] if name.startswith("terraform/") else []
+    result = scan_sources([] if plans else [path], plans, relative_to=FIXTURES)
+    assert keys(result.findings) == EXPECTED[name]
+
+
+def test_unresolved_values_silence_rules_and_say_what() -> None:
+    result = scan_sources([FIXTURES / "unresolved.yaml"], [], relative_to=FIXTURES)
+    text = "\n".join(result.warnings)
+    assert "Fn::ImportValue shared-api-domain" in text
+    assert "parameter CachePolicy (no default; pass --parameter CachePolicy=VALUE)" in text
+    assert "condition IsProd" in text
+    # Given the values, the same template is read whole.
+    given = scan_sources([FIXTURES / "unresolved.yaml"], [], relative_to=FIXTURES, parameters={
+        "CachePolicy": "658327ea-f89d-4fab-a63d-7e88639e58f6", "Environment": "prod"})
+    assert ("apigw-response-cached", "Cdn", "/orders/*", "orders-api") in keys(given.findings)
+
+
+def test_lines_point_at_the_behavior_or_origin() -> None:
+    result = scan_sources([FIXTURES / "stories" / "forbidden.yaml"], [], relative_to=FIXTURES)
+    lines = (FIXTURES / "stories" / "forbidden.yaml").read_text().splitlines()
+    for finding in result.findings:
+        location = result.locations[finding.key]
+        assert location.file == "stories/forbidden.yaml" and location.resource == "Shop"
+        assert lines[location.line - 1].strip() == "- PathPattern: /api/*"
+
+
+def test_a_broken_template_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("Resources:\n  A: [unclosed\n")
+    with pytest.raises(TemplateError, match="bad.yaml"):
+        load_templates([bad])
+
+
+# --------------------------------------------------------------------------------------------- one model
+
+
+@pytest.mark.parametrize("story", [s.name for s in scenarios.STORIES])
+def test_story_template_finds_what_the_live_scan_finds(emu, story: str) -> None:
+    """Same rules, same behaviors and origins, whether the model came from moto or from the template."""
+    ids = scenarios.build(emu.clients(), [story])
+    inv = collect.collect(emu.clients(), regions=[STORY_REGION.get(story, scenarios.US_EAST_1)],
+                          distribution_ids=[ids[story]])
+    live = {(rule, behavior, origin) for rule, _, behavior, origin in keys(engine.scan(inv))}
+    result = scan_sources([FIXTURES / "stories" / STORY_FILES[story]], [], relative_to=FIXTURES,
+                          parameters={"AWS::Region": STORY_REGION.get(story, scenarios.US_EAST_1)})
+    assert {(rule, behavior, origin) for rule, _, behavior, origin in keys(result.findings)} == live
+    assert live or story == "clean"
+
+
+def test_terraform_plan_of_story_one_finds_what_the_live_scan_finds(emu) -> None:
+    ids = scenarios.build(emu.clients(), ["forbidden"])
+    inv = collect.collect(emu.clients(), regions=[scenarios.EU_WEST_1], distribution_ids=[ids["forbidden"]])
+    live = {(f.rule, f.behavior, f.origin) for f in engine.scan(inv)}
+    result = scan_sources([], [FIXTURES / "terraform" / "forbidden.plan.json"])
+    assert {(f.rule, f.behavior, f.origin) for f in result.findings} == live
+
+
+# --------------------------------------------------------------------------------------------- the command
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_carries_location_and_exit_codes_follow_fail_on(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, _ = run(capsys, "scan", "--template", "stories/forbidden.yaml", "--format", "json")
+    assert code == 1
+    records = json.loads(out)["findings"]
+    assert {r["rule"] for r in records} == {"apigw-host-forwarded", "apigw-path-unroutable"}
+    assert all(r["location"]["file"] == "stories/forbidden.yaml" and r["location"]["resource"] == "Shop"
+               and r["distribution"] == "Shop" for r in records)
+    assert run(capsys, "scan", "--template", "stories/forbidden.yaml", "--fail-on", "critical")[0] == 0
+    assert run(capsys, "scan", "--template", "stories/clean.yaml")[0] == 0
+    code, _, err = run(capsys, "scan", "--template", "missing.yaml")
+    assert code == 2 and "missing.yaml" in err
+    code, _, err = run(capsys, "scan", "--template", "stories/clean.yaml", "--parameter", "novalue")
+    assert code == 2 and "KEY=VALUE" in err
+
+
+def sarif_problems(document: dict) -> list[str]:
+    """GitHub code scanning's documented requirements for an upload (SARIF 2.1.0 support page): version, runs,
+    tool.driver.name, each result's message.text, ruleId, and a physicalLocation with artifactLocation.uri and
+    region.startLine >= 1; ruleIndex pointing at the rule of that id."""
+    problems = []
+    if document.get("version") != "2.1.0" or not document.get("$schema", "").endswith("sarif-schema-2.1.0.json"):
+        problems.append("version/$schema")
+    for run_ in document.get("runs", []):
+        rules = run_["tool"]["driver"].get("rules", [])
+        if not run_["tool"]["driver"].get("name"):
+            problems.append("tool.driver.name")
+        for result in run_.get("results", []):
+            if not result.get("message", {}).get("text") or not result.get("ruleId"):
+                problems.append("message/ruleId")
+            if "ruleIndex" in result and rules[result["ruleIndex"]]["id"] != result["ruleId"]:
+                problems.append("ruleIndex")
+            if result.get("level") not in ("error", "warning", "note", "none"):
+                problems.append("level")
+            locations = result.get("locations") or [{}]
+            physical = locations[0].get("physicalLocation") or {}
+            uri = physical.get("artifactLocation", {}).get("uri", "")
+            if not uri or uri.startswith("/") or "\\" in uri:
+                problems.append(f"artifactLocation.uri {uri!r}")
+            if not isinstance(physical.get("region", {}).get("startLine"), int) or physical["region"]["startLine"] < 1:
+                problems.append("region.startLine")
+            if not all(isinstance(v, str) for v in result.get("partialFingerprints", {}).values()):
+                problems.append("partialFingerprints")
+    return problems
+
+
+def test_sarif_for_templates_points_at_file_and_line(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, _ = run(capsys, "scan", "--template", "stories/forbidden.yaml", "--format", "sarif")
+    document = json.loads(out)
+    assert code == 1 and sarif_problems(document) == []
+    results = document["runs"][0]["results"]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} == \
+        {"stories/forbidden.yaml"}
+    again = json.loads(run(capsys, "scan", "--template", "stories/forbidden.yaml", "--format", "sarif")[1])
+    assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == \
+        [r["partialFingerprints"] for r in results]
+
+
+def test_sarif_of_a_live_scan_gives_every_result_a_physical_location(emu, capsys) -> None:
+    scenarios.build(emu.clients(), ["forbidden"])
+    code = cli.main(["scan", "--format", "sarif", "--region", scenarios.EU_WEST_1], clients=emu.clients())
+    document = json.loads(capsys.readouterr().out)
+    results = document["runs"][0]["results"]
+    assert code == 1 and results and sarif_problems(document) == []
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] ==
+               f"cloudfront/distributions/{r['properties']['distribution']}" for r in results)
+
+
+def test_sarif_validates_against_the_schema_when_available() -> None:
+    """The official SARIF 2.1.0 JSON schema, where a package on this machine ships it (none is vendored: the
+    GitHub-documented requirements are checked in sarif_problems)."""
+    schemas = [p for p in Path(json.__file__).parents[1].rglob("sarif-schema-2.1.0.json")]
+    if not schemas:
+        pytest.skip("no package here ships sarif-schema-2.1.0.json")
+    import jsonschema
+
+    from edgemedic import formats
+    from edgemedic.rules import RULES
+
+    result = scan_sources([FIXTURES / "stories" / "forbidden.yaml"], [], relative_to=FIXTURES)
+    jsonschema.validate(formats.sarif(result.findings, RULES, locations=result.locations),
+                        json.loads(schemas[0].read_text()))
+
+
+def test_gitlab_and_junit(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    issues = json.loads(run(capsys, "scan", "--template", "stories/get-only-cached.json", "--format", "gitlab")[1])
+    assert {(i["check_name"], i["severity"], i["location"]["path"]) for i in issues} == {
+        ("apigw-methods-blocked", "critical", "stories/get-only-cached.json"),
+        ("apigw-response-cached", "critical", "stories/get-only-cached.json"),
+        ("behavior-shadowed", "major", "stories/get-only-cached.json")}
+    assert all(isinstance(i["location"]["lines"]["begin"], int) and len(i["fingerprint"]) == 64 for i in issues)
+    xml = ElementTree.fromstring(run(capsys, "scan", "--template", "stories/get-only-cached.json", "--format",
+                                     "junit")[1])
+    suite = xml.find("testsuite")
+    assert suite.get("name") == "distribution Store" and suite.get("failures") == "3"
+    failing = {case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None}
+    assert failing == {"apigw-methods-blocked", "apigw-response-cached", "behavior-shadowed"}
