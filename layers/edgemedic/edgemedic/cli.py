@@ -93,11 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also open a TLS connection to custom origins to check their certificates")
     scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
     before = scan.add_argument_group("before deploying (no AWS call)")
-    before.add_argument("--template", dest="templates", action="append", type=Path, default=[], metavar="PATH",
+    before.add_argument("--template", dest="templates", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
                         help="a CloudFormation or SAM template, or a CDK cloud assembly (cdk.out); repeatable")
     before.add_argument("--parameter", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter value (AWS::Region=... sets the region); repeatable")
-    before.add_argument("--terraform-plan", dest="plans", action="append", type=Path, default=[], metavar="PATH",
+    before.add_argument("--terraform-plan", dest="plans", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
                         help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
