@@ -132,11 +132,20 @@ class _Plan:
         self.region = str(region.get("constant_value") or DEFAULT_REGION)
         self.suffix = partition_of(self.region)[1]
         self.ids: dict[str, str] = {}  # address -> id in the model
+        self._by_type: dict[str, list[_Resource]] = {}
+        self._by_address: dict[str, list[_Resource]] = {}  # address without instance keys -> instances
+        for resource in self.resources.values():
+            self._by_type.setdefault(resource.type, []).append(resource)
+            self._by_address.setdefault(_INDEX.sub("", resource.address), []).append(resource)
 
     # ----------------------------------------------------------------------------------------- identities
 
     def of_type(self, *kinds: str) -> list[_Resource]:
-        return [r for r in self.resources.values() if r.type in kinds]
+        return [r for kind in kinds for r in self._by_type.get(kind, ())]
+
+    def at(self, address: str) -> list[_Resource]:
+        """The instances of a configuration address (``aws_x.y``, every ``aws_x.y[...]``)."""
+        return self._by_address.get(_INDEX.sub("", address), [])
 
     def id_of(self, resource: _Resource, *, dns: bool = False) -> str:
         if resource.address not in self.ids:
@@ -151,15 +160,13 @@ class _Plan:
 
     def referenced(self, value: Any, *kinds: str) -> _Resource | None:
         """The one resource of ``kinds`` a value names: by its known id, or by the references of its expression."""
-        candidates = self.of_type(*kinds)
         if isinstance(value, str):
-            return next((r for r in candidates if r.values.get("id") == value or self.ids.get(r.address) == value),
-                        None)
+            return next((r for r in self.of_type(*kinds)
+                         if r.values.get("id") == value or self.ids.get(r.address) == value), None)
         if isinstance(value, Unknown):
-            named = {_INDEX.sub("", ref.rsplit(".", 1)[0]) for ref in value.references if "." in ref}
-            named |= {_INDEX.sub("", ref) for ref in value.references}
-            found = [r for r in candidates if _INDEX.sub("", r.address) in named]
-            return found[0] if len(found) == 1 else None
+            named = {ref.rsplit(".", 1)[0] for ref in value.references if "." in ref} | set(value.references)
+            found = {id(r): r for address in named for r in self.at(address) if r.type in kinds}
+            return next(iter(found.values())) if len(found) == 1 else None
         return None
 
     # ----------------------------------------------------------------------------------------- APIs
@@ -443,9 +450,10 @@ class _Plan:
         targets = []
         for ref in domain.references:
             address, _, attribute = _INDEX.sub("", ref).rpartition(".")
-            resource = next((x for x in self.resources.values() if _INDEX.sub("", x.address) == address), None)
-            if resource is None:
+            instances = self.at(address)
+            if len(instances) != 1:
                 continue
+            resource = instances[0]
             if resource.type in ("aws_api_gateway_rest_api", "aws_apigatewayv2_api") and attribute in (
                     "id", "api_endpoint"):
                 targets.append(f"{self.id_of(resource, dns=True)}.execute-api.{self.region}.{self.suffix}")
