@@ -29,6 +29,8 @@ EXPECTED = {
     "sam-implicit-api.yaml": {("apigw-host-forwarded", "Cdn", "*", "api"), ("apigw-methods-blocked", "Cdn", "*", "api"),
                               ("apigw-edge-endpoint", "Cdn", "", "api")},
     "http-api-quick-create.yaml": set(),
+    "custom-domain.yaml": {("apigw-path-unroutable", "Edge", "/v2/*", "api-domain"),
+                           ("apigw-path-unroutable", "Edge", "*", "api-domain")},
     "unresolved.yaml": set(),
     "stories/clean.yaml": set(),
     "stories/get-only-cached.json": {("apigw-methods-blocked", "Store", "/api/*", "cart-api"),
@@ -67,6 +69,23 @@ def test_lines_point_at_the_behavior_or_origin() -> None:
         location = result.locations[finding.key]
         assert location.file == "stories/forbidden.yaml" and location.resource == "Shop"
         assert lines[location.line - 1].strip() == "- PathPattern: /api/*"
+
+
+def test_cdk_assembly_stacks_take_their_region_from_the_manifest() -> None:
+    (scan,) = load_templates([FIXTURES / "cdk.out"], relative_to=FIXTURES)
+    assert scan.file == "cdk.out/Shop.template.json"
+    assert [origin.domain_name for origin in scan.inventory.distributions[0].origins] == [
+        "restapi0c43bf4b.execute-api.eu-west-1.amazonaws.com"]
+    assert scan.inventory.distributions[0].origins[0].origin_path == "/prod"
+
+
+def test_distribution_filter(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    code, out, _ = run(capsys, "scan", "--template", "stories/forbidden.yaml", "stories/clean.yaml",
+                       "--distribution", "Catalog", "--format", "json")
+    assert code == 0 and json.loads(out)["findings"] == []
+    code, _, err = run(capsys, "scan", "--template", "stories/clean.yaml", "--distribution", "Nope")
+    assert code == 2 and "Nope" in err
 
 
 def test_a_broken_template_is_one_clear_error(tmp_path: Path) -> None:

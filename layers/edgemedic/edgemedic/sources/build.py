@@ -204,6 +204,10 @@ def parse_openapi(body: Mapping[str, Any], *, http: bool) -> OpenApi:
             operation = operation if isinstance(operation, Mapping) else {}
             security = operation.get("security", top_security)
             auth, authorizer, api_key = _authorization(security, schemes, http)
+            # x-amazon-apigateway-auth sets the method's authorization type directly (NONE or AWS_IAM).
+            explicit = str((operation.get("x-amazon-apigateway-auth") or {}).get("type", "")).upper()
+            if explicit == "AWS_IAM":
+                auth, authorizer = "AWS_IAM", None
             query = [p.get("name") for p in operation.get("parameters") or []
                      if isinstance(p, Mapping) and p.get("in") == "query"]
             http_method = "ANY" if verb == _ANY else verb.upper()

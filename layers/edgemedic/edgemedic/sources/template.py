@@ -648,8 +648,9 @@ def _openapi_shape(body: Mapping[str, Any]) -> Any:
         return paths
     schemes = body.get("securityDefinitions", (body.get("components") or {}).get("securitySchemes")) or {}
     return {
-        "paths": {path: ({verb: (op.get("security"), [p.get("in") for p in op.get("parameters") or []
-                                                      if isinstance(p, Mapping)]) if isinstance(op, Mapping) else op
+        "paths": {path: ({verb: (op.get("security"), op.get("x-amazon-apigateway-auth"),
+                                 [p.get("in") for p in op.get("parameters") or []
+                                  if isinstance(p, Mapping)]) if isinstance(op, Mapping) else op
                           for verb, op in ops.items()} if isinstance(ops, Mapping) else ops)
                   for path, ops in paths.items()},
         "security": body.get("security"),
@@ -821,7 +822,8 @@ def _behavior(raw: Mapping[str, Any], loader: _Loader, logical: str) -> dict[str
             why = ", ".join(resolver.unknowns_in(value))
             value = resolver.placeholder(value, "unresolved-policy-")
             if store is not None:
-                store[value] = Unreadable(f"{what} {resolver.readable(str(raw.get(key)))}", f"not known: {why}")
+                store[value] = Unreadable(f"the {what} of behavior {raw.get('PathPattern', '*')}",
+                                          f"not known: {why}")
         api[key] = value
     forwarded = raw.get("ForwardedValues")
     if "CachePolicyId" not in api:
