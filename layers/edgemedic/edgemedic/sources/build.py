@@ -263,6 +263,20 @@ class ApiParts:
         if parsed.disable_execute_api_endpoint is not None:
             self.disable_execute_api_endpoint = bool(parsed.disable_execute_api_endpoint)
 
+    def add_route(self, route_key: str, *, authorization_type: str = "NONE", authorizer_id: str | None = None,
+                  api_key_required: bool = False) -> None:
+        """An HTTP or WebSocket route, as the live reader files it: every WebSocket route is reached through the one
+        handshake (GET on the stage URL), ``$default`` is the catch-all, others are ``VERB /path``."""
+        args = dict(authorization_type=authorization_type, authorizer_id=authorizer_id,
+                    api_key_required=api_key_required, route_key=route_key)
+        if self.protocol is ApiProtocol.WEBSOCKET:
+            self.resources.setdefault("/", []).append(ApiMethod("GET", **args))
+        elif route_key == "$default":
+            self.default_route = ApiMethod("ANY", **args)
+        else:
+            verb, _, path = route_key.partition(" ")
+            self.resources.setdefault(path or "/", []).append(ApiMethod(verb.upper(), **args))
+
     def model(self) -> Api:
         resources = dict(self.resources)
         if self.protocol is ApiProtocol.REST:

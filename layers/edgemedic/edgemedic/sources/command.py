@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from .. import report
 from ..errors import EdgemedicError
@@ -89,4 +88,4 @@ def render_table(console, result: SourceResult) -> None:  # noqa: ANN001 - rich 
             console.print(Text(f"  - {warning}", style="yellow"))
 
 
-__all__ = ["scan_files", "render_json", "render_table", "Path"]
+__all__ = ["scan_files", "render_json", "render_table"]

@@ -336,26 +336,21 @@ class _Loader:
 
     def _policies(self) -> None:
         b = self.builder
-        for logical, props in self.of_type("AWS::CloudFront::CachePolicy"):
-            config = props.get("CachePolicyConfig") or {}
-            policy_id = f"template:{logical}"
-            problems = self.resolver.unknowns_in({k: v for k, v in config.items() if k != "Name"})
-            b.cache_policies[policy_id] = (
-                Unreadable(f"cache policy {logical}", "unresolved: " + ", ".join(problems)) if problems
-                else cache_policy(policy_id, {**config, "Name": logical if not self.known(config.get("Name"))
-                                              else config.get("Name", logical)}))
-        for logical, props in self.of_type("AWS::CloudFront::OriginRequestPolicy"):
-            config = props.get("OriginRequestPolicyConfig") or {}
-            policy_id = f"template:{logical}"
-            problems = self.resolver.unknowns_in({k: v for k, v in config.items() if k != "Name"})
-            b.origin_request_policies[policy_id] = (
-                Unreadable(f"origin request policy {logical}", "unresolved: " + ", ".join(problems)) if problems
-                else origin_request_policy(policy_id, {**config, "Name": logical if not self.known(config.get("Name"))
-                                                       else config.get("Name", logical)}))
+        for kind, member, store, build, what in (
+                ("AWS::CloudFront::CachePolicy", "CachePolicyConfig", b.cache_policies, cache_policy, "cache policy"),
+                ("AWS::CloudFront::OriginRequestPolicy", "OriginRequestPolicyConfig", b.origin_request_policies,
+                 origin_request_policy, "origin request policy")):
+            for logical, props in self.of_type(kind):
+                config = props.get(member) or {}
+                policy_id = f"template:{logical}"
+                problems = self.resolver.unknowns_in({k: v for k, v in config.items() if k != "Name"})
+                name = config.get("Name") if self.known(config.get("Name")) and config.get("Name") else logical
+                store[policy_id] = (Unreadable(f"{what} {logical}", "unresolved: " + ", ".join(problems)) if problems
+                                    else build(policy_id, {**config, "Name": name}))
 
     # ----------------------------------------------------------------------------------------- APIs
 
-    def _api_of(self, value: Any, child: str) -> ApiParts | None:
+    def _api_of(self, value: Any) -> ApiParts | None:
         """The API a child resource names by ``RestApiId``/``ApiId``; a child whose API is unknown is dropped."""
         if isinstance(value, str) and self.known(value):
             return self.builder.apis.get((self.region, value))
@@ -386,14 +381,14 @@ class _Loader:
                 self._route(parts, route_key, {})
             b.apis[(self.region, parts.id)] = parts
         for logical, props in self.of_type("AWS::ApiGateway::Authorizer"):
-            parts = self._api_of(props.get("RestApiId"), logical)
+            parts = self._api_of(props.get("RestApiId"))
             if parts is not None:
                 sources = str(props.get("IdentitySource", ""))
                 parts.authorizers[f"authorizer:{logical}"] = Authorizer(
                     f"authorizer:{logical}", str(props.get("Name", logical)), str(props.get("Type", "TOKEN")),
                     tuple(s.strip() for s in sources.split(",") if s.strip()))
         for logical, props in self.of_type("AWS::ApiGatewayV2::Authorizer"):
-            parts = self._api_of(props.get("ApiId"), logical)
+            parts = self._api_of(props.get("ApiId"))
             if parts is not None:
                 sources = props.get("IdentitySource") or []
                 parts.authorizers[f"authorizer:{logical}"] = Authorizer(
@@ -401,7 +396,7 @@ class _Loader:
                     tuple(str(s) for s in (sources if isinstance(sources, list) else [sources])))
         self._rest_resources()
         for logical, props in self.of_type("AWS::ApiGatewayV2::Route"):
-            parts = self._api_of(props.get("ApiId"), logical)
+            parts = self._api_of(props.get("ApiId"))
             if parts is None:
                 continue
             if not self.known(props.get("RouteKey")) or self.exists(logical) is None:
@@ -410,7 +405,7 @@ class _Loader:
             self._route(parts, str(props["RouteKey"]), props)
         for logical, props in self.of_type("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage",
                                            "AWS::ApiGateway::Deployment"):
-            parts = self._api_of(props.get("RestApiId", props.get("ApiId")), logical)
+            parts = self._api_of(props.get("RestApiId", props.get("ApiId")))
             name = props.get("StageName")
             if parts is None or name is None:
                 continue
@@ -446,16 +441,9 @@ class _Loader:
 
     def _route(self, parts: ApiParts, route_key: str, props: Mapping[str, Any]) -> None:
         authorizer = props.get("AuthorizerId")
-        method_args = dict(authorization_type=str(props.get("AuthorizationType", "NONE")),
-                           authorizer_id=str(authorizer) if authorizer else None,
-                           api_key_required=props.get("ApiKeyRequired") in (True, "true"), route_key=route_key)
-        if parts.protocol is ApiProtocol.WEBSOCKET:
-            parts.resources.setdefault("/", []).append(ApiMethod("GET", **method_args))
-        elif route_key == "$default":
-            parts.default_route = ApiMethod("ANY", **method_args)
-        else:
-            verb, _, path = route_key.partition(" ")
-            parts.resources.setdefault(path or "/", []).append(ApiMethod(verb.upper(), **method_args))
+        parts.add_route(route_key, authorization_type=str(props.get("AuthorizationType", "NONE")),
+                        authorizer_id=str(authorizer) if authorizer else None,
+                        api_key_required=props.get("ApiKeyRequired") in (True, "true"))
 
     def _rest_resources(self) -> None:
         paths: dict[str, str | None] = {}  # "resource:Logical" -> path, None when unknown
@@ -479,7 +467,7 @@ class _Loader:
             return found
 
         for logical, props in self.of_type("AWS::ApiGateway::Resource"):
-            parts = self._api_of(props.get("RestApiId"), logical)
+            parts = self._api_of(props.get("RestApiId"))
             if parts is None:
                 continue
             path = path_of(f"resource:{logical}")
@@ -488,7 +476,7 @@ class _Loader:
             else:
                 parts.resources.setdefault(path, [])
         for logical, props in self.of_type("AWS::ApiGateway::Method"):
-            parts = self._api_of(props.get("RestApiId"), logical)
+            parts = self._api_of(props.get("RestApiId"))
             if parts is None:
                 continue
             path = path_of(props.get("ResourceId"))

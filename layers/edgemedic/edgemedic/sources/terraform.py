@@ -26,7 +26,6 @@ from ..model import (
     Authorizer,
     CustomDomain,
     EndpointType,
-    OriginKind,
     Unreadable,
     api_key,
     custom_domain_key,
@@ -256,16 +255,8 @@ class _Plan:
         parts.add_openapi(parse_openapi(document, http=http))
 
     def _route(self, parts: ApiParts, route_key: str, values: Mapping[str, Any]) -> None:
-        args = dict(authorization_type=str(values.get("authorization_type") or "NONE"),
-                    authorizer_id=values.get("authorizer_id"),
-                    api_key_required=values.get("api_key_required") is True, route_key=route_key)
-        if parts.protocol is ApiProtocol.WEBSOCKET:
-            parts.resources.setdefault("/", []).append(ApiMethod("GET", **args))
-        elif route_key == "$default":
-            parts.default_route = ApiMethod("ANY", **args)
-        else:
-            verb, _, path = route_key.partition(" ")
-            parts.resources.setdefault(path or "/", []).append(ApiMethod(verb.upper(), **args))
+        parts.add_route(route_key, authorization_type=str(values.get("authorization_type") or "NONE"),
+                        authorizer_id=values.get("authorizer_id"), api_key_required=values.get("api_key_required") is True)
 
     def _rest_resources(self) -> None:
         paths: dict[str, str | None] = {}
@@ -561,4 +552,4 @@ def load_plans(paths: list[Path], *, relative_to: Path | None = None) -> list[So
     return [load_plan(path, display=display_name(path, relative_to)) for path in paths]
 
 
-__all__ = ["load_plan", "load_plans", "PlanError", "OriginKind"]
+__all__ = ["load_plan", "load_plans", "PlanError"]
