@@ -39,6 +39,9 @@ EXPECTED = {
     "terraform/forbidden.plan.json": {
         ("apigw-host-forwarded", "aws_cloudfront_distribution.shop", "/api/*", "users-api"),
         ("apigw-path-unroutable", "aws_cloudfront_distribution.shop", "/api/*", "users-api")},
+    "terraform/forbidden-module.plan.json": {
+        ("apigw-host-forwarded", 'module.shop.aws_cloudfront_distribution.shop["eu"]', "/api/*", "users-api"),
+        ("apigw-path-unroutable", 'module.shop.aws_cloudfront_distribution.shop["eu"]', "/api/*", "users-api")},
 }
 
 
@@ -93,6 +96,29 @@ def test_a_broken_template_is_one_clear_error(tmp_path: Path) -> None:
     bad.write_text("Resources:\n  A: [unclosed\n")
     with pytest.raises(TemplateError, match="bad.yaml"):
         load_templates([bad])
+
+
+def test_plan_origin_naming_two_apis_is_not_guessed(tmp_path: Path) -> None:
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    origin = plan["configuration"]["root_module"]["resources"][-1]["expressions"]["origin"][1]
+    origin["domain_name"]["references"] += ["aws_api_gateway_rest_api.other.id", "aws_api_gateway_rest_api.other"]
+    plan["planned_values"]["root_module"]["resources"].append(
+        {"address": "aws_api_gateway_rest_api.other", "mode": "managed", "type": "aws_api_gateway_rest_api",
+         "name": "other", "values": {"name": "other"}})
+    path = tmp_path / "ambiguous.json"
+    path.write_text(json.dumps(plan))
+    result = scan_sources([], [path])
+    assert result.findings == []
+    assert any("does not name one API" in w and "aws_api_gateway_rest_api.other.id" in w for w in result.warnings)
+
+
+def test_a_state_file_is_not_a_plan(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {}}}))
+    code, _, err = run(capsys, "scan", "--terraform-plan", str(state))
+    assert code == 2 and "planned_values" in err and "terraform show -json PLANFILE" in err
+    code, _, err = run(capsys, "scan", "--terraform-plan", str(state), "--region", "eu-west-1")
+    assert code == 2 and "--parameter AWS::Region" in err
 
 
 # --------------------------------------------------------------------------------------------- one model

@@ -17,6 +17,9 @@ def scan_files(args: argparse.Namespace) -> int:
     if args.probe:
         raise UsageError("--probe opens connections to live origins; it does not apply to --template or "
                          "--terraform-plan")
+    if args.regions:
+        raise UsageError("--region applies to live scans; a template's region is --parameter AWS::Region=REGION "
+                         "(a Terraform plan's is its provider's)")
     try:
         parameters = parse_parameters(args.parameters)
     except ValueError as exc:

@@ -45,6 +45,13 @@ from .intrinsics import partition_of
 
 DEFAULT_REGION = "us-east-1"
 _INDEX = re.compile(r"\[[^\]]*\]")
+_MODULE = re.compile(r"^((?:module\.[^.\[]+(?:\[[^\]]*\])?\.)*)")
+
+
+def module_of(address: str) -> str:
+    """``module.a.module.b.`` of ``module.a.module.b["k"].aws_x.y[0]`` (instance keys dropped): configuration
+    references inside a module are relative to it."""
+    return _INDEX.sub("", _MODULE.match(address)[1])
 _QUERY_PREFIX = "method.request.querystring."
 
 
@@ -163,7 +170,9 @@ class _Plan:
             return next((r for r in self.of_type(*kinds)
                          if r.values.get("id") == value or self.ids.get(r.address) == value), None)
         if isinstance(value, Unknown):
-            named = {ref.rsplit(".", 1)[0] for ref in value.references if "." in ref} | set(value.references)
+            prefix = module_of(value.address)
+            named = {prefix + ref.rsplit(".", 1)[0] for ref in value.references if "." in ref}
+            named |= {prefix + ref for ref in value.references}
             found = {id(r): r for address in named for r in self.at(address) if r.type in kinds}
             return next(iter(found.values())) if len(found) == 1 else None
         return None
@@ -263,12 +272,15 @@ class _Plan:
 
         def path_of(value: Any, seen: frozenset[str] = frozenset()) -> str | None:
             if isinstance(value, Unknown) and any(ref.endswith(".root_resource_id") for ref in value.references):
-                return "/"
+                return "/"  # the root resource of the API the method or resource names
             if isinstance(value, str) and any(r.values.get("root_resource_id") == value
                                               for r in self.of_type("aws_api_gateway_rest_api")):
                 return "/"
             resource = self.referenced(value, "aws_api_gateway_resource")
-            if resource is None or resource.address in seen:
+            return None if resource is None else resource_path(resource, seen)
+
+        def resource_path(resource: _Resource, seen: frozenset[str] = frozenset()) -> str | None:
+            if resource.address in seen:
                 return None
             if resource.address not in paths:
                 known = resource.values.get("path")
@@ -285,7 +297,7 @@ class _Plan:
             parts = self._parts(r.get("rest_api_id"), ("aws_api_gateway_rest_api",))
             if parts is None:
                 continue
-            path = path_of(r.values.get("id") or Unknown(r.address, "id", [f"{r.address}.id"]))
+            path = resource_path(r)
             if path is None:
                 parts.unresolved.append(f"the path of {r.address} is not known")
             else:
@@ -440,7 +452,7 @@ class _Plan:
         b = self.builder
         targets = []
         for ref in domain.references:
-            address, _, attribute = _INDEX.sub("", ref).rpartition(".")
+            address, _, attribute = (module_of(domain.address) + _INDEX.sub("", ref)).rpartition(".")
             instances = self.at(address)
             if len(instances) != 1:
                 continue
