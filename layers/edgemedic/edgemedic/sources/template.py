@@ -93,8 +93,14 @@ def template_files(path: Path) -> list[tuple[Path, str | None]]:
     return found
 
 
+_INSTALL = "pip install 'edgemedic[templates]'"
+
+
 def _decode(path: Path, warnings: list[str] | None = None) -> dict:
-    from cfnlint.decode import decode
+    try:
+        from cfnlint.decode import decode
+    except ImportError as exc:
+        raise TemplateError(f"the template scan needs cfn-lint's decoder: {_INSTALL}") from exc
 
     template, matches = decode(str(path))
     if template is None and matches and all("Duplicate found" in m.message for m in matches):
@@ -144,10 +150,13 @@ def _is_sam(template: Mapping) -> bool:
 
 
 def _sam_translate(template: dict, parameters: Mapping[str, str], region: str, base: Path) -> dict:
-    import boto3
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+    try:
+        import boto3
+        from samtranslator.model.exceptions import InvalidDocumentException
+        from samtranslator.parser.parser import Parser
+        from samtranslator.translator.translator import Translator
+    except ImportError as exc:
+        raise TemplateError(f"a SAM template needs the AWS SAM translator: {_INSTALL}") from exc
 
     for resource in (template.get("Resources") or {}).values():
         if not isinstance(resource, dict):
