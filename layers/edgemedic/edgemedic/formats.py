@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from . import report
@@ -45,7 +46,8 @@ def sarif(findings: Sequence[Finding], rules: Sequence[Rule], *, warnings: Seque
     document = report.render_sarif(findings, rules, warnings=warnings)
     for finding, result in zip(findings, document["runs"][0]["results"]):
         uri, line, file = _location(finding, locations)
-        physical = {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
+        # A URI reference: a file name with spaces or '#' must be percent-encoded to mean the file.
+        physical = {"artifactLocation": {"uri": quote(uri, safe="/")}, "region": {"startLine": line}}
         result["locations"][0]["physicalLocation"] = physical
         result["partialFingerprints"]["edgemedicLocation/v1"] = fingerprint(finding, locations)
         if file is not None:
