@@ -29,6 +29,8 @@ EXPECTED = {
     "sam-implicit-api.yaml": {("apigw-host-forwarded", "Cdn", "*", "api"), ("apigw-methods-blocked", "Cdn", "*", "api"),
                               ("apigw-edge-endpoint", "Cdn", "", "api")},
     "http-api-quick-create.yaml": set(),
+    "sam-http-api-jwt.yaml": {("apigw-auth-header-dropped", "Cdn", "*", "profile-api"),
+                              ("apigw-response-cached", "Cdn", "*", "profile-api")},
     "custom-domain.yaml": {("apigw-path-unroutable", "Edge", "/v2/*", "api-domain"),
                            ("apigw-path-unroutable", "Edge", "*", "api-domain")},
     "unresolved.yaml": set(),
@@ -72,6 +74,17 @@ def test_lines_point_at_the_behavior_or_origin() -> None:
         location = result.locations[finding.key]
         assert location.file == "stories/forbidden.yaml" and location.resource == "Shop"
         assert lines[location.line - 1].strip() == "- PathPattern: /api/*"
+
+
+def test_sam_findings_point_into_the_file_as_written() -> None:
+    """SAM templates are transformed before reading, but lines come from the file the person edits."""
+    result = scan_sources([FIXTURES / "sam-http-api-jwt.yaml"], [], relative_to=FIXTURES)
+    lines = (FIXTURES / "sam-http-api-jwt.yaml").read_text().splitlines()
+    assert {lines[result.locations[f.key].line - 1].strip() for f in result.findings} == {"DefaultCacheBehavior:"}
+    origin_finding = scan_sources([FIXTURES / "sam-implicit-api.yaml"], [], relative_to=FIXTURES)
+    edge = next(f for f in origin_finding.findings if f.rule == "apigw-edge-endpoint")
+    assert (FIXTURES / "sam-implicit-api.yaml").read_text().splitlines()[
+        origin_finding.locations[edge.key].line - 1].strip() == "- Id: api"
 
 
 def test_cdk_assembly_stacks_take_their_region_from_the_manifest() -> None:

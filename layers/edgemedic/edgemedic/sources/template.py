@@ -222,9 +222,9 @@ def _distribution_lines(template: Mapping, file: str) -> dict[str, DistributionL
         for behavior in config.get("CacheBehaviors") or [] if isinstance(config.get("CacheBehaviors"), list) else []:
             if isinstance(behavior, Mapping) and isinstance(behavior.get("PathPattern"), str):
                 lines.behaviors[str(behavior["PathPattern"])] = _line(behavior) or lines.line
-        default = config.get("DefaultCacheBehavior")
-        if isinstance(default, Mapping):
-            lines.behaviors["*"] = _line(default) or lines.line
+        default_key = next((key for key in config if key == "DefaultCacheBehavior"), None)
+        if isinstance(config.get("DefaultCacheBehavior"), Mapping):
+            lines.behaviors["*"] = _line(default_key) or lines.line
         for origin in config.get("Origins") or [] if isinstance(config.get("Origins"), list) else []:
             if isinstance(origin, Mapping) and isinstance(origin.get("Id"), str):
                 lines.origins[str(origin["Id"])] = _line(origin) or lines.line
