@@ -44,6 +44,7 @@ EXPECTED = {
     "terraform/forbidden-module.plan.json": {
         ("apigw-host-forwarded", 'module.shop.aws_cloudfront_distribution.shop["eu"]', "/api/*", "users-api"),
         ("apigw-path-unroutable", 'module.shop.aws_cloudfront_distribution.shop["eu"]', "/api/*", "users-api")},
+    "terraform/alb-tls.plan.json": {("origin-tls-name-mismatch", "aws_cloudfront_distribution.www", "", "shop-web-alb")},
 }
 
 
@@ -160,19 +161,27 @@ def test_story_template_finds_what_the_live_scan_finds(emu, story: str) -> None:
     ids = scenarios.build(emu.clients(), [story])
     inv = collect.collect(emu.clients(), regions=[STORY_REGION.get(story, scenarios.US_EAST_1)],
                           distribution_ids=[ids[story]])
-    live = {(rule, behavior, origin) for rule, _, behavior, origin in keys(engine.scan(inv))}
+    live = verdicts(engine.scan(inv))
     result = scan_sources([FIXTURES / "stories" / STORY_FILES[story]], [], relative_to=FIXTURES,
                           parameters={"AWS::Region": STORY_REGION.get(story, scenarios.US_EAST_1)})
-    assert {(rule, behavior, origin) for rule, _, behavior, origin in keys(result.findings)} == live
+    assert verdicts(result.findings) == live
     assert live or story == "clean"
 
 
-def test_terraform_plan_of_story_one_finds_what_the_live_scan_finds(emu) -> None:
-    ids = scenarios.build(emu.clients(), ["forbidden"])
-    inv = collect.collect(emu.clients(), regions=[scenarios.EU_WEST_1], distribution_ids=[ids["forbidden"]])
-    live = {(f.rule, f.behavior, f.origin) for f in engine.scan(inv)}
-    result = scan_sources([], [FIXTURES / "terraform" / "forbidden.plan.json"])
-    assert {(f.rule, f.behavior, f.origin) for f in result.findings} == live
+def verdicts(findings) -> set[tuple[str, str, str, str]]:
+    """What a finding says, whichever id its distribution has: rule, behavior, origin, fix class."""
+    return {(f.rule, f.behavior, f.origin, f.fix.fix_class.value) for f in findings}
+
+
+@pytest.mark.parametrize("story, plan", [("forbidden", "forbidden.plan.json"),
+                                         ("forbidden", "forbidden-module.plan.json"),
+                                         ("alb-tls", "alb-tls.plan.json")])
+def test_terraform_plan_of_a_story_finds_what_the_live_scan_finds(emu, story: str, plan: str) -> None:
+    ids = scenarios.build(emu.clients(), [story])
+    inv = collect.collect(emu.clients(), regions=[STORY_REGION.get(story, scenarios.US_EAST_1)],
+                          distribution_ids=[ids[story]])
+    result = scan_sources([], [FIXTURES / "terraform" / plan])
+    assert verdicts(result.findings) == verdicts(engine.scan(inv)) != set()
 
 
 # --------------------------------------------------------------------------------------------- the command

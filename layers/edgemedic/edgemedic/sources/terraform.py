@@ -24,11 +24,16 @@ from ..model import (
     ApiMethod,
     ApiProtocol,
     Authorizer,
+    Certificate,
     CustomDomain,
     EndpointType,
+    LoadBalancer,
+    OriginKind,
     Unreadable,
     api_key,
+    certificate_key,
     custom_domain_key,
+    load_balancer_key,
 )
 from .build import (
     ApiParts,
@@ -318,6 +323,62 @@ class _Plan:
                 verb.upper(), str(r.values.get("authorization") or "NONE"),
                 self.id_of(authorizer) if authorizer else None, r.values.get("api_key_required") is True, query))
 
+    # ----------------------------------------------------------------------------------------- load balancers
+
+    def lb_dns(self, resource: _Resource) -> str:
+        known = resource.values.get("dns_name")
+        if isinstance(known, str) and known:
+            return known.lower()
+        return f"{re.sub(r'[^a-z0-9]', '', resource.address.lower())}-plan.{self.region}.elb.{self.suffix}"
+
+    def load_balancers(self) -> None:
+        """ALBs/NLBs with their HTTPS/TLS listeners' ACM certificates (issued once apply finishes) and the Route 53
+        records in the plan that point at them."""
+        b = self.builder
+        certificates = {}
+        for r in self.of_type("aws_acm_certificate"):
+            names = [r.values.get("domain_name"), *(r.values.get("subject_alternative_names") or [])]
+            if all(isinstance(n, str) for n in names):
+                arn = r.values.get("arn") if isinstance(r.values.get("arn"), str) else f"terraform:{r.address}"
+                self.ids[r.address] = arn
+                certificates[arn] = Certificate(arn, tuple(dict.fromkeys(n.lower() for n in names)), "ISSUED")
+        aliases: dict[str, set[str]] = {}
+        for r in self.of_type("aws_route53_record"):
+            name = r.values.get("name")
+            for alias in r.values.get("alias") or []:
+                target = alias.get("name") if isinstance(alias, Mapping) else None
+                lb = None
+                if target is None:
+                    index = (r.values.get("alias") or []).index(alias)
+                    lb = self.referenced(r.get("alias", index, "name"), "aws_lb", "aws_alb")
+                if isinstance(name, str):
+                    dns = self.lb_dns(lb) if lb is not None else str(target or "").lower().rstrip(".")
+                    aliases.setdefault(dns.removeprefix("dualstack."), set()).add(name.rstrip(".").lower())
+        for r in self.of_type("aws_lb", "aws_alb"):
+            dns = self.lb_dns(r)
+            arns: list[str] = []
+            for listener in self.of_type("aws_lb_listener", "aws_alb_listener"):
+                if self.referenced(listener.get("load_balancer_arn"), "aws_lb", "aws_alb") is not r or \
+                        listener.values.get("protocol") not in ("HTTPS", "TLS"):
+                    continue
+                certificate = self.referenced(listener.get("certificate_arn"), "aws_acm_certificate")
+                value = listener.values.get("certificate_arn")
+                arn = self.ids.get(certificate.address) if certificate is not None else value
+                if isinstance(arn, str):
+                    arns.append(arn)
+                    if arn in certificates:
+                        b.certificates[arn] = certificates[arn]
+                    else:
+                        b.unreadable[certificate_key(arn)] = Unreadable(f"certificate {arn}", "not in this plan")
+                else:
+                    b.unreadable[load_balancer_key(dns)] = Unreadable(
+                        f"load balancer {r.address}", f"the certificate of {listener.address} is not known")
+            if load_balancer_key(dns) in b.unreadable:
+                continue
+            b.load_balancers[dns] = LoadBalancer(str(r.values.get("arn") or f"terraform:{r.address}"), dns,
+                                                 "internal" if r.values.get("internal") else "internet-facing",
+                                                 tuple(arns), tuple(sorted(aliases.get(dns, ()))))
+
     # ----------------------------------------------------------------------------------------- custom domains
 
     def custom_domains(self) -> None:
@@ -429,6 +490,9 @@ class _Plan:
                                                                       "origin_path known only after apply")
             domain, path = f"{stand_in}.execute-api.{self.region}.{self.suffix}", ""
         kind, target = classify_origin(domain, b.custom_domains, s3_origin_config=s3)
+        if kind is OriginKind.LOAD_BALANCER and domain.lower() not in b.load_balancers:
+            b.unreadable.setdefault(load_balancer_key(domain.lower()), Unreadable(f"load balancer {domain}",
+                                                                                 "not in this plan"))
         if target is not None and target.via == "execute-api" and (target.region, target.api_id) not in b.apis:
             b.unreadable.setdefault(api_key(target.region, target.api_id),
                                     Unreadable(f"API {target.api_id}", "not in this plan"))
@@ -469,6 +533,8 @@ class _Plan:
             elif resource.type in ("aws_api_gateway_domain_name", "aws_apigatewayv2_domain_name") and \
                     f"target:{resource.address}" in self.ids:
                 targets.append(self.ids[f"target:{resource.address}"])
+            elif resource.type in ("aws_lb", "aws_alb") and attribute == "dns_name":
+                targets.append(self.lb_dns(resource))
             elif resource.type == "aws_s3_bucket" and attribute in ("bucket_regional_domain_name",
                                                                     "bucket_domain_name"):
                 targets.append(f"{re.sub(r'[^a-z0-9]', '', resource.address.lower())}.s3.{self.suffix}")
@@ -554,6 +620,7 @@ def load_plan(path: Path, *, display: str | None = None) -> SourceScan:
     loader.policies()
     loader.apis()
     loader.custom_domains()
+    loader.load_balancers()
     for resource in loader.of_type("aws_cloudfront_distribution"):
         loader.distribution(resource)
     inventory = loader.builder.inventory()
