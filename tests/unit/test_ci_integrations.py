@@ -47,3 +47,16 @@ def test_readme_examples_are_the_real_interfaces() -> None:
     hook_use = next(yaml.safe_load(b) for b in blocks if "edgemedic-template-scan" in b)
     assert hook_use[0]["hooks"][0]["id"] == "edgemedic-template-scan"
     assert "python3 dev.py demo" in readme and "python3 dev.py test" in readme
+
+
+def test_the_live_cli_does_not_load_the_template_decoders() -> None:
+    """cfn-lint (with sympy and networkx) and the SAM translator cost seconds to import: only --template pays."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom edgemedic.cli import main\nmain(['scan', '--help'])\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'cfnlint', 'samtranslator', 'sympy', "
+             "'networkx', 'pydantic'} or m.startswith(('edgemedic.sources', 'edgemedic.formats')))\n"
+             "print(','.join(heavy), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == ""
