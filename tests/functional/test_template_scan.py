@@ -68,6 +68,41 @@ def test_unresolved_values_silence_rules_and_say_what() -> None:
     assert ("apigw-response-cached", "Cdn", "/orders/*", "orders-api") in keys(given.findings)
 
 
+NO_STAGE = """
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: api, EndpointConfiguration: {Types: [REGIONAL]}, Parameters: {basepath: %s},
+                 Body: {swagger: "2.0", basePath: /v1, paths: {/items: {get: {}}}}}
+  %s
+  Cdn:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins:
+          - {Id: api, DomainName: !Sub "${Api}.execute-api.${AWS::Region}.amazonaws.com", OriginPath: /prod/api,
+             CustomOriginConfig: {OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}}
+        DefaultCacheBehavior: {TargetOriginId: api, ViewerProtocolPolicy: https-only, CachePolicyId: %s,
+                               AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}
+"""
+STAGE = "Prod: {Type: AWS::ApiGateway::Stage, Properties: {RestApiId: !Ref Api, StageName: prod, DeploymentId: d}}"
+
+
+@pytest.mark.parametrize("basepath, stage, expected, warning", [
+    ("ignore", STAGE, {"apigw-path-unroutable"}, None),  # /prod/api/x: stage prod has only /items
+    ("ignore", "", set(), "no stage of it is in this template"),
+    ("prepend", STAGE, set(), "basepath=prepend"),
+])
+def test_api_parts_outside_the_template_silence_routing(tmp_path: Path, basepath: str, stage: str,
+                                                         expected: set, warning: str | None) -> None:
+    path = tmp_path / "api.yaml"
+    path.write_text(NO_STAGE % (basepath, stage, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"))
+    result = scan_sources([path], [])
+    assert {f.rule for f in result.findings} == expected
+    assert warning is None or any(warning in w for w in result.warnings)
+
+
 def test_lines_point_at_the_behavior_or_origin() -> None:
     result = scan_sources([FIXTURES / "stories" / "forbidden.yaml"], [], relative_to=FIXTURES)
     lines = (FIXTURES / "stories" / "forbidden.yaml").read_text().splitlines()

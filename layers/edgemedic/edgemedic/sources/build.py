@@ -325,6 +325,9 @@ class ModelBuilder:
                           "stay silent for its behaviors")
         apis: dict[tuple[str, str], Api] = {}
         for key, parts in self.apis.items():
+            if not parts.stages and not parts.unresolved:
+                # A stage deployed by another stack or by hand cannot be seen; "no stage" would be a guess.
+                parts.unresolved.append(f"no stage of it is in this {self.source}")
             if parts.unresolved:
                 reason = "; ".join(dict.fromkeys(parts.unresolved))
                 self.unreadable[api_key(parts.region, parts.id)] = Unreadable(f"API {parts.name}", reason)

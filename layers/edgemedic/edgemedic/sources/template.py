@@ -442,6 +442,11 @@ class _Loader:
         if not isinstance(body, Mapping):
             parts.unresolved.append(f"its OpenAPI body is not known ({self._why(body)})")
             return
+        mode = str((props.get("Parameters") or {}).get("basepath", "ignore")).lower()
+        if mode in ("prepend", "split"):
+            parts.unresolved.append(f"its OpenAPI body is imported with basepath={mode}, which edgemedic does not "
+                                    "model")
+            return
         if self.resolver.unknowns_in(_openapi_shape(body)):
             parts.unresolved.append(f"its OpenAPI body has parts that are not known "
                                     f"({self._why(_openapi_shape(body))})")
