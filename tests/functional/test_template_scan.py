@@ -176,6 +176,27 @@ def test_plan_origin_naming_two_apis_is_not_guessed(tmp_path: Path) -> None:
     assert any("does not name one API" in w and "aws_api_gateway_rest_api.other.id" in w for w in result.warnings)
 
 
+def test_an_unknown_origin_protocol_is_never_read_as_a_value(tmp_path: Path) -> None:
+    template = (FIXTURES / "stories" / "clean.yaml").read_text().replace(
+        "{OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}",
+        "{OriginProtocolPolicy: !Ref Protocol, OriginSSLProtocols: [TLSv1.2]}").replace(
+        'AWSTemplateFormatVersion: "2010-09-09"', 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n'
+        '  Protocol: {Type: String}')
+    (tmp_path / "t.yaml").write_text(template)
+    result = scan_sources([tmp_path / "t.yaml"], [])
+    assert result.findings == [] and result.distributions == []
+    assert any("Catalog is not scanned" in w and "parameter Protocol" in w for w in result.warnings)
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    shop = plan["planned_values"]["root_module"]["resources"][-1]["values"]["origin"][1]
+    del shop["custom_origin_config"][0]["origin_protocol_policy"]
+    plan["resource_changes"][-1]["change"]["after_unknown"]["origin"][1]["custom_origin_config"] = [
+        {"origin_protocol_policy": True}]
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    result = scan_sources([], [tmp_path / "p.json"])
+    assert result.findings == [] and any(
+        "origin.1.custom_origin_config.0.origin_protocol_policy known only after apply" in w for w in result.warnings)
+
+
 def test_a_state_file_is_not_a_plan(tmp_path: Path, capsys) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {}}}))

@@ -688,9 +688,15 @@ def _api_config(config: Mapping[str, Any], loader: _Loader, logical: str) -> dic
     # Of an association only its event type is read (the function's ARN is not known before deploying).
     read += [[a.get("EventType") if isinstance(a, Mapping) else a for a in x.get(key) or []]
              for x in [*behaviors, default] for key in _ASSOCIATIONS]
-    read += [{"Id": o.get("Id")} for o in origins]
+    # Of an origin, its domain and path are resolved apart (an unknown one silences only the rules that need it);
+    # everything else the rules read must be known.
+    read += [{"Id": o.get("Id"), "S3": "S3OriginConfig" in o, "Headers": o.get("OriginCustomHeaders"),
+              "Custom": {k: v for k, v in (o.get("CustomOriginConfig") or {}).items()
+                         if k in ("OriginProtocolPolicy", "OriginSSLProtocols", "HTTPPort", "HTTPSPort")}}
+             for o in origins]
     if resolver.unknowns_in(read):
-        b.warn(f"distribution {logical} is not scanned: behavior settings are not known ({loader._why(read)})")
+        b.warn(f"distribution {logical} is not scanned: settings the rules read are not known "
+               f"({loader._why(read)})")
         return None
     api: dict[str, Any] = {
         "Enabled": config.get("Enabled") not in (False, "false"),

@@ -449,6 +449,11 @@ class _Plan:
 
     def distribution(self, r: _Resource) -> None:
         b = self.builder
+        unknown = [path for path in _unknown_paths(r.unknown) if not _RESOLVED_APART.search(path)
+                   and path.split(".", 1)[0] in ("origin", "default_cache_behavior", "ordered_cache_behavior")]
+        if unknown:
+            b.warn(f"distribution {r.address} is not scanned: {', '.join(unknown)} known only after apply")
+            return
         b.lines[r.address] = DistributionLines(self.file, r.address, None)
         origins = [self._origin(r, i) for i in _block(r, "origin")]
         behaviors = [self._behavior(r, "ordered_cache_behavior", i) for i in _block(r, "ordered_cache_behavior")]
@@ -591,6 +596,26 @@ class _Plan:
                 if isinstance(raw.get(field), int):
                     api[key] = raw[field]
         return api
+
+
+# Values known only after apply that the loader resolves from references (or that the rules never read).
+_RESOLVED_APART = re.compile(r"^origin\.\d+\.(domain_name|origin_path)$|"
+                             r"\.(cache_policy_id|origin_request_policy_id|response_headers_policy_id|"
+                             r"realtime_log_config_arn|trusted_key_groups.*|function_arn|lambda_arn)$|"
+                             r"^origin\.\d+\.(origin_access_control_id|s3_origin_config\..*|"
+                             r"custom_origin_config\.\d+\.(origin_read_timeout|origin_keepalive_timeout))$")
+
+
+def _unknown_paths(unknown: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves ``after_unknown`` marks true."""
+    if unknown is True:
+        return [prefix]
+    if isinstance(unknown, Mapping):
+        return [p for key, value in unknown.items() for p in _unknown_paths(value, f"{prefix}.{key}" if prefix
+                                                                              else str(key))]
+    if isinstance(unknown, list):
+        return [p for i, value in enumerate(unknown) for p in _unknown_paths(value, f"{prefix}.{i}")]
+    return []
 
 
 def _policy_parts(params: Mapping[str, Any]) -> dict[str, Any]:
