@@ -690,7 +690,9 @@ def _api_config(config: Mapping[str, Any], loader: _Loader, logical: str) -> dic
              for x in [*behaviors, default] for key in _ASSOCIATIONS]
     # Of an origin, its domain and path are resolved apart (an unknown one silences only the rules that need it);
     # everything else the rules read must be known.
-    read += [{"Id": o.get("Id"), "S3": "S3OriginConfig" in o, "Headers": o.get("OriginCustomHeaders"),
+    read += [{"Id": o.get("Id"), "S3": "S3OriginConfig" in o,
+              "Headers": [h.get("HeaderName") if isinstance(h, Mapping) else h  # values are never read
+                          for h in o.get("OriginCustomHeaders") or []],
               "Custom": {k: v for k, v in (o.get("CustomOriginConfig") or {}).items()
                          if k in ("OriginProtocolPolicy", "OriginSSLProtocols", "HTTPPort", "HTTPSPort")}}
              for o in origins]
