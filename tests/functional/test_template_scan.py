@@ -29,6 +29,10 @@ EXPECTED = {
     "sam-implicit-api.yaml": {("apigw-host-forwarded", "Cdn", "*", "api"), ("apigw-methods-blocked", "Cdn", "*", "api"),
                               ("apigw-edge-endpoint", "Cdn", "", "api")},
     "http-api-quick-create.yaml": set(),
+    "solutions-constructs-lambda-rest-api.json": {
+        ("apigw-auth-header-dropped", "CloudFrontDistributionBA64CE3A", "*", "Origin1"),
+        ("apigw-methods-blocked", "CloudFrontDistributionBA64CE3A", "*", "Origin1"),
+        ("apigw-response-cached", "CloudFrontDistributionBA64CE3A", "*", "Origin1")},
     "sam-http-api-jwt.yaml": {("apigw-auth-header-dropped", "Cdn", "*", "profile-api"),
                               ("apigw-response-cached", "Cdn", "*", "profile-api")},
     "custom-domain.yaml": {("apigw-path-unroutable", "Edge", "/v2/*", "api-domain"),
