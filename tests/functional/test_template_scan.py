@@ -159,6 +159,19 @@ def test_without_the_templates_extra_the_error_says_what_to_install(tmp_path: Pa
         load_templates([FIXTURES / "stories" / "clean.yaml"])
 
 
+def test_sam_local_artifacts_are_not_needed(tmp_path: Path) -> None:
+    """Local CodeUri / ContentUri / DefinitionUri / Location (before `sam package`) do not stop the scan."""
+    (tmp_path / "t.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Layer: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer/}}\n"
+        "  Flow: {Type: AWS::Serverless::StateMachine, Properties: {DefinitionUri: flow.asl.json}}\n"
+        "  Nested: {Type: AWS::Serverless::Application, Properties: {Location: nested/template.yaml}}\n"
+        "  Fn: {Type: AWS::Serverless::Function, Properties: {CodeUri: src/, Handler: app.handler, "
+        "Runtime: python3.12}}\n")
+    result = scan_sources([tmp_path / "t.yaml"], [])
+    assert result.findings == [] and any("nested stack Nested is not scanned" in w for w in result.warnings)
+
+
 def test_a_broken_template_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("Resources:\n  A: [unclosed\n")

@@ -54,6 +54,11 @@ DEFAULT_REGION = "us-east-1"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 # A SAM function needs code to be translated; the scan never reads it.
 _PLACEHOLDER_CODE = "s3://edgemedic-template-scan/code.zip"
+_LOCAL_ARTIFACTS = (
+    ("AWS::Serverless::LayerVersion", "ContentUri", _PLACEHOLDER_CODE),
+    ("AWS::Serverless::StateMachine", "DefinitionUri", "s3://edgemedic-template-scan/statemachine.json"),
+    ("AWS::Serverless::Application", "Location", "https://edgemedic-template-scan.s3.amazonaws.com/app.yaml"),
+)
 _DISTRIBUTION = "AWS::CloudFront::Distribution"
 _QUERY_PREFIX = "method.request.querystring."
 
@@ -169,9 +174,9 @@ def _sam_translate(template: dict, parameters: Mapping[str, str], region: str, b
         if kind == "AWS::Serverless::Function" and not any(k in props for k in ("InlineCode", "ImageUri")):
             if not str(props.get("CodeUri", "")).startswith("s3://") and not isinstance(props.get("CodeUri"), dict):
                 props["CodeUri"] = _PLACEHOLDER_CODE
-        if kind == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str) \
-                and not props["ContentUri"].startswith("s3://"):
-            props["ContentUri"] = _PLACEHOLDER_CODE
+        for uri_kind, key, placeholder in _LOCAL_ARTIFACTS:
+            if kind == uri_kind and isinstance(props.get(key), str) and "://" not in props[key]:
+                props[key] = placeholder  # what `sam package` would upload; the scan never reads it
         if kind in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi") and isinstance(props.get("DefinitionUri"),
                                                                                        str):
             local = base / props["DefinitionUri"]
