@@ -179,6 +179,19 @@ def test_a_broken_template_is_one_clear_error(tmp_path: Path) -> None:
         load_templates([bad])
 
 
+def test_plan_findings_point_at_the_distribution_where_the_file_has_lines(tmp_path: Path) -> None:
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    one_line = tmp_path / "plan.json"
+    one_line.write_text(json.dumps(plan))
+    assert {scan_sources([], [one_line]).locations[f.key].line for f in scan_sources([], [one_line]).findings} == \
+        {None}
+    pretty = FIXTURES / "terraform" / "forbidden.plan.json"
+    result = scan_sources([], [pretty], relative_to=FIXTURES)
+    lines = pretty.read_text().splitlines()
+    assert {lines[result.locations[f.key].line - 1].strip() for f in result.findings} == {
+        '"address": "aws_cloudfront_distribution.shop",'}
+
+
 def test_plan_origin_naming_two_apis_is_not_guessed(tmp_path: Path) -> None:
     plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
     origin = plan["configuration"]["root_module"]["resources"][-1]["expressions"]["origin"][1]

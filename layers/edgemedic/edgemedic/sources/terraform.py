@@ -633,7 +633,8 @@ def _policy_parts(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_plan(path: Path, *, display: str | None = None) -> SourceScan:
     try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        plan = json.loads(text)
     except FileNotFoundError as exc:
         raise PlanError(f"{path}: no such file") from exc
     except ValueError as exc:
@@ -649,6 +650,10 @@ def load_plan(path: Path, *, display: str | None = None) -> SourceScan:
     for resource in loader.of_type("aws_cloudfront_distribution"):
         loader.distribution(resource)
     inventory = loader.builder.inventory()
+    if "\n" in text.strip():  # `terraform show -json` writes one line; a pretty-printed plan has lines to point at
+        for address, lines in loader.builder.lines.items():
+            found = re.search(r'"address"\s*:\s*' + re.escape(json.dumps(address)), text)
+            lines.line = text.count("\n", 0, found.start()) + 1 if found else None
     return SourceScan(loader.file, inventory, dict(loader.builder.lines))
 
 
