@@ -227,6 +227,18 @@ def test_an_unknown_origin_protocol_is_never_read_as_a_value(tmp_path: Path) -> 
         "origin.1.custom_origin_config.0.origin_protocol_policy known only after apply" in w for w in result.warnings)
 
 
+def test_an_unknown_origin_path_to_a_custom_domain_skips_the_distribution(tmp_path: Path) -> None:
+    text = (FIXTURES / "custom-domain.yaml").read_text().replace(
+        "            DomainName: !GetAtt Domain.RegionalDomainName\n",
+        "            DomainName: !GetAtt Domain.RegionalDomainName\n            OriginPath: !Ref Prefix\n").replace(
+        'AWSTemplateFormatVersion: "2010-09-09"', 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n'
+        '  Prefix: {Type: String}')
+    (tmp_path / "t.yaml").write_text(text)
+    result = scan_sources([tmp_path / "t.yaml"], [])
+    assert result.findings == [] and any("Edge is not scanned" in w and "parameter Prefix" in w
+                                         for w in result.warnings)
+
+
 def test_a_state_file_is_not_a_plan(tmp_path: Path, capsys) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {}}}))

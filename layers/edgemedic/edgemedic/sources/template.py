@@ -705,6 +705,16 @@ def _api_config(config: Mapping[str, Any], loader: _Loader, logical: str) -> dic
         b.warn(f"distribution {logical} is not scanned: settings the rules read are not known "
                f"({loader._why(read)})")
         return None
+    for origin in origins:
+        # Through a custom domain, an unknown OriginPath also hides the Host intent (which alias maps where):
+        # nothing about this distribution's API behaviors could be said without guessing.
+        domain, path = str(origin.get("DomainName", "")), str(origin.get("OriginPath", "") or "")
+        if loader.known(domain) and not loader.known(path) and \
+                classify_origin(domain, b.custom_domains)[1] is not None and \
+                classify_origin(domain, b.custom_domains)[1].via == "custom-domain":
+            b.warn(f"distribution {logical} is not scanned: the OriginPath of origin {origin.get('Id')}, an API "
+                   f"Gateway custom domain, is not known ({loader._why(path)})")
+            return None
     api: dict[str, Any] = {
         "Enabled": config.get("Enabled") not in (False, "false"),
         "Aliases": items(_aliases(config.get("Aliases") or [], loader, logical)),
