@@ -206,14 +206,21 @@ def test_plan_origin_naming_two_apis_is_not_guessed(tmp_path: Path) -> None:
     assert any("does not name one API" in w and "aws_api_gateway_rest_api.other.id" in w for w in result.warnings)
 
 
+def with_parameter(fixture: str, parameter: str, old: str, new: str, into: Path) -> Path:
+    """A copy of a fixture with ``old`` replaced by ``new``, which names a parameter that has no value."""
+    text = (FIXTURES / fixture).read_text().replace(old, new).replace(
+        'AWSTemplateFormatVersion: "2010-09-09"',
+        f'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  {parameter}: {{Type: String}}')
+    path = into / "t.yaml"
+    path.write_text(text)
+    return path
+
+
 def test_an_unknown_origin_protocol_is_never_read_as_a_value(tmp_path: Path) -> None:
-    template = (FIXTURES / "stories" / "clean.yaml").read_text().replace(
-        "{OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}",
-        "{OriginProtocolPolicy: !Ref Protocol, OriginSSLProtocols: [TLSv1.2]}").replace(
-        'AWSTemplateFormatVersion: "2010-09-09"', 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n'
-        '  Protocol: {Type: String}')
-    (tmp_path / "t.yaml").write_text(template)
-    result = scan_sources([tmp_path / "t.yaml"], [])
+    result = scan_sources([with_parameter("stories/clean.yaml", "Protocol",
+                                          "{OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}",
+                                          "{OriginProtocolPolicy: !Ref Protocol, OriginSSLProtocols: [TLSv1.2]}",
+                                          tmp_path)], [])
     assert result.findings == [] and result.distributions == []
     assert any("Catalog is not scanned" in w and "parameter Protocol" in w for w in result.warnings)
     plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
@@ -228,13 +235,9 @@ def test_an_unknown_origin_protocol_is_never_read_as_a_value(tmp_path: Path) -> 
 
 
 def test_an_unknown_origin_path_to_a_custom_domain_skips_the_distribution(tmp_path: Path) -> None:
-    text = (FIXTURES / "custom-domain.yaml").read_text().replace(
-        "            DomainName: !GetAtt Domain.RegionalDomainName\n",
-        "            DomainName: !GetAtt Domain.RegionalDomainName\n            OriginPath: !Ref Prefix\n").replace(
-        'AWSTemplateFormatVersion: "2010-09-09"', 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n'
-        '  Prefix: {Type: String}')
-    (tmp_path / "t.yaml").write_text(text)
-    result = scan_sources([tmp_path / "t.yaml"], [])
+    domain = "            DomainName: !GetAtt Domain.RegionalDomainName\n"
+    result = scan_sources([with_parameter("custom-domain.yaml", "Prefix", domain,
+                                          domain + "            OriginPath: !Ref Prefix\n", tmp_path)], [])
     assert result.findings == [] and any("Edge is not scanned" in w and "parameter Prefix" in w
                                          for w in result.warnings)
 
