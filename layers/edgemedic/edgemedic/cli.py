@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit"), default="table",
+                      help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
     scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    before = scan.add_argument_group("before deploying (no AWS call)")
+    before.add_argument("--template", dest="templates", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="a CloudFormation or SAM template, or a CDK cloud assembly (cdk.out); repeatable")
+    before.add_argument("--parameter", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter value (AWS::Region=... sets the region); repeatable")
+    before.add_argument("--terraform-plan", dest="plans", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
@@ -304,6 +314,10 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
 
 
 def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
+    if args.templates or args.plans:
+        from .sources.command import scan_files
+
+        return scan_files(args)
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
                       probe_timeout=args.probe_timeout)
@@ -313,12 +327,11 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
         if args.format == "json":
             diffs, problems = finding_diffs(result)
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
-        elif args.format == "sarif":
-            import json
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
 
-            from .rules import RULES
-
-            out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+            out.write(formats.render(args.format, result.findings, warnings,
+                                     distributions=[d.id for d in result.inventory.distributions]))
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
