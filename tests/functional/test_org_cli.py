@@ -204,6 +204,20 @@ def test_account_options_that_do_not_fit_are_usage_errors(organization: Organiza
     assert organization.emu.calls == {}
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (("--template", "template.yaml", "--org", "--role-name", ROLE),
+     "--account, --org and --role-name scan live accounts; --template and --terraform-plan scan files: pass one "
+     "or the other"),
+    (("--template", "template.yaml", "--format", "asff"),
+     "--format asff describes resources deployed in an account; for --template and --terraform-plan use json, "
+     "sarif, gitlab or junit"),
+])
+def test_account_options_and_security_formats_are_not_for_template_scans(organization: Organization, capsys,
+                                                                         argv, message) -> None:
+    code, out, err = organization.run(capsys, "scan", *argv)
+    assert (code, out, err) == (2, "", f"edgemedic: error: {message}\n")
+
+
 def test_parallel_must_be_a_small_positive_number(organization: Organization, capsys) -> None:
     code, _, err = organization.run(capsys, "scan", *ORG_ARGS, "--parallel", "0")
     assert code == 2

@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scope = argparse.ArgumentParser(add_help=False)
     scope.add_argument("--region", dest="regions", action="extend", nargs="+", default=[], metavar="R",
-                       help="regions to search for API Gateway custom domains (execute-api origins are read in "
-                            "their own region); repeatable")
+                       help="only these regions for API Gateway custom domains (default: the configured region "
+                            "and every region with custom domains; execute-api origins are read in their own "
+                            "region); repeatable")
     scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
                        metavar="ID", help="only these distributions (default: every one in the account)")
 
@@ -103,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", parents=[common, scope, many], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif", *SECURITY_FORMATS), default="table",
-                      help="asff: Security Hub's BatchImportFindings shape; ocsf: OCSF 1.3 Detection Findings")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit", *SECURITY_FORMATS),
+                      default="table", help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test "
+                      "reports; asff: Security Hub's BatchImportFindings shape; ocsf: OCSF 1.3 Detection Findings")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -112,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
     scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    before = scan.add_argument_group("before deploying (no AWS call)")
+    before.add_argument("--template", dest="templates", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="a CloudFormation or SAM template, or a CDK cloud assembly (cdk.out); repeatable")
+    before.add_argument("--parameter", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter value (AWS::Region=... sets the region); repeatable")
+    before.add_argument("--terraform-plan", dest="plans", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
     fix = commands.add_parser("fix", parents=[common, scope, many], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
@@ -187,8 +198,9 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     ``account`` is written on every finding (a scan of several accounts)."""
     from . import collect, engine
 
+    # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout)
+                          probe_timeout=probe_timeout, discover_regions=not regions)
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
@@ -200,7 +212,7 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     findings = engine.scan(inv, errors=errors)
     if account:
         findings = [dataclasses.replace(f, account=account) for f in findings]
-    return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
+    return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
 
 
 # --------------------------------------------------------------------------------------------- several accounts
@@ -332,8 +344,10 @@ class Fixer:
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
             fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
-            chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
-            built = plan.build_plan(fresh, chosen, classes=self.classes)
+            # Converge: what the planned config would still show (a fix can uncover the next layer) joins the plan.
+            built = plan.converged_plan(
+                fresh, findings, classes=self.classes,
+                evaluate=lambda planned: evaluate_read(dist, planned, etag, self.inv, self.resolver)[1])
             targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
             return built
 
@@ -409,6 +423,17 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
 
 
 def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
+    if args.templates or args.plans:
+        from .sources.command import scan_files
+
+        if args.accounts or args.org or args.role_name:
+            raise UsageError("--account, --org and --role-name scan live accounts; --template and --terraform-plan "
+                             "scan files: pass one or the other")
+        if args.format in SECURITY_FORMATS:
+            raise UsageError(f"--format {args.format} describes resources deployed in an account; for --template and "
+                             "--terraform-plan use json, sarif, gitlab or junit")
+
+        return scan_files(args)
     if several_accounts(args):
         return cmd_scan_accounts(args, clients or make_clients(args))
     clients = clients or make_clients(args)
@@ -420,12 +445,11 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
         if args.format == "json":
             diffs, problems = finding_diffs(result)
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
-        elif args.format == "sarif":
-            import json
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
 
-            from .rules import RULES
-
-            out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+            out.write(formats.render(args.format, result.findings, warnings,
+                                     distributions=[d.id for d in result.inventory.distributions]))
         elif args.format in SECURITY_FORMATS:
             account, partition = caller_account(clients)
             write_security_format(out, args.format, result.findings, warnings, account=account, partition=partition,
@@ -488,12 +512,12 @@ def cmd_scan_accounts(args: argparse.Namespace, clients: "Clients") -> int:
                 diffs.update(own_diffs)
                 problems.extend(f"account {outcome.account.id}: {p}" for p in own_problems)
             out.write(report.render_json(findings, [*warnings, *problems], diffs, accounts=scans.summary()))
-        elif args.format == "sarif":
-            import json
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
 
-            from .rules import RULES
-
-            out.write(json.dumps(report.render_sarif(findings, RULES, warnings=warnings), indent=2) + "\n")
+            out.write(formats.render(args.format, findings, warnings,
+                                     distributions=[d.id for o in scans.scanned
+                                                    for d in o.value.inventory.distributions]))  # type: ignore
         elif args.format in SECURITY_FORMATS:
             # Every finding carries its account; the partition is the one the roles were assumed in.
             partition = scans.outcomes[0].target.role_arn.split(":")[1]
