@@ -267,7 +267,7 @@ def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
 def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:
     params = template["Parameters"]
     assert params["ModeAutoFixes"]["Default"] == "auto"
-    assert params["DryRun"]["Default"] == "false"
+    assert params["DryRun"]["Default"] == "true", "a console deploy never goes live by accident"
     for name in ("ModeAutoFixes", "ModeApproveFixes", "ModeManualFixes", "DryRun", "TicketBackend"):
         assert all(isinstance(v, str) for v in params[name]["AllowedValues"]), name
     for name in ("SlackSecretArn", "TicketSecretArn", "SlackApprovers", "SweepSchedule", "RuleModes"):

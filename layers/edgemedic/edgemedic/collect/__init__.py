@@ -162,7 +162,8 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                     unreadable[custom_domain_key(name)] = Unreadable(
                         f"custom domain behind origin {origin.domain_name}",
                         listing.reason if listing else
-                        f"no API Gateway custom domain in {target.region} has this name or target")
+                        f"no API Gateway custom domain in {target.region} has this name or target",
+                        gone=listing is None)
                 continue
             for mapping in domain.mappings:
                 apigw.api(domain.region, mapping.api_id)
