@@ -391,3 +391,50 @@ def test_malformed_events_are_rejected_not_retried(stack: Stack, event: dict, wh
     assert answer["status"] == "rejected" and where in answer["reason"]
     assert stack.items() == []
     assert stack.queued() == 0
+
+
+# --------------------------------------------------------------------------------------------- IAM by leading key
+
+
+def _partition_keys(params: dict) -> list[str]:
+    keys = [params.get("Key", {}).get("pk", {}).get("S"), params.get("Item", {}).get("pk", {}).get("S"),
+            params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S")]
+    for requests in params.get("RequestItems", {}).values():
+        for request in requests:
+            put, delete = request.get("PutRequest", {}), request.get("DeleteRequest", {})
+            keys.append(put.get("Item", {}).get("pk", {}).get("S") or delete.get("Key", {}).get("pk", {}).get("S"))
+    return [k for k in keys if k]
+
+
+def test_every_table_key_a_function_touches_is_one_its_role_allows(stack: Stack) -> None:
+    """The handlers on moto, each DynamoDB call checked against its role's dynamodb:LeadingKeys in template.yaml."""
+    import fnmatch
+    import importlib.util
+
+    path = local.app_root() / "tests" / "functional" / "test_template.py"
+    spec = importlib.util.spec_from_file_location("edgemedic_template_checks", path)
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    leading_keys = checks.leading_keys
+    template = checks.load_cfn_yaml(str(local.app_root() / "template.yaml"))
+    used: list[tuple[str, str, str]] = []
+    running = ["evaluate"]
+
+    def record(params: dict, model: Any, **_: Any) -> None:
+        used.extend((running[0], f"dynamodb:{model.name}", key) for key in _partition_keys(params))
+
+    stack.clients.client("dynamodb").meta.events.register("before-parameter-build.dynamodb", record)
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    stack.emu.human_edit(dist_id, forward_host)
+    stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+    running[0] = "apply"
+    stack.drain()
+    running[0] = "sweep"
+    stack.sweep()
+
+    allowed = {name: leading_keys(template["Resources"][f"{name.capitalize()}Function"])
+               for name in ("evaluate", "apply", "sweep")}
+    denied = [(fn, action, key) for fn, action, key in used
+              if not any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed[fn].get(action, []))]
+    assert {fn for fn, _, _ in used} == {"evaluate", "apply", "sweep"}
+    assert denied == []
