@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import json
 import logging
+import re
 import time
 from typing import Any, Mapping
 
@@ -35,18 +36,19 @@ ALERT_STATUSES = frozenset({"rolled-back", "failed"})
 def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict:
     """One SQS record: an auto fix (at most once per event and distribution), an approved plan (at most once per
     plan, by the plan's conditional writes) or a Slack follow-up."""
-    body = json.loads(record["body"])
-    kind = body.get("kind", AUTO_FIX)
     telemetry.count("ApplyMessagesReceived")
+    try:
+        body, request = _message(record)
+    except MalformedMessageError as exc:  # a retry would not make it readable: dropped, logged, counted
+        logger.error("apply message dropped: %s", exc)
+        telemetry.count("Errors", kind="apply-message")
+        return {"status": "malformed", "reason": str(exc)}
+    kind = body.get("kind", AUTO_FIX)
     if kind == APPROVED_PLAN:
         return apply_approved(body["plan_id"], rt, telemetry)
     if kind == SLACK_TASK:
         return slack_task(body, rt)
-    if kind != AUTO_FIX:
-        logger.error("apply message of unknown kind dropped", extra={"kind": kind})
-        telemetry.count("Errors", kind="apply-message")
-        return {"status": "unknown-kind", "kind": kind}
-    request = ApplyRequest.from_body(record["body"])
+    assert request is not None
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(event_key_jmespath="[event_id, distribution_id]", expires_after_seconds=24 * 3600)
@@ -75,6 +77,53 @@ def _current(dist_id: str, rt: Runtime) -> tuple[Any, Any]:
     if failures:
         raise ReadFailedError(f"distribution {dist_id}: {describe(failures)}: nothing applied, retrying")
     return inv, current
+
+
+_DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+_PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,64}-[A-Za-z0-9-]{1,100}$")
+
+
+class MalformedMessageError(ValueError):
+    """An apply queue message edgemedic did not write (or no longer understands)."""
+
+
+def _message(record: Mapping[str, Any]) -> tuple[dict[str, Any], ApplyRequest | None]:
+    """The message's body and, for an auto fix, its request; MalformedMessageError for anything else."""
+    try:
+        body = json.loads(record.get("body") or "")
+    except (TypeError, ValueError):
+        raise MalformedMessageError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedMessageError("the body is not a JSON object")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedMessageError("the body holds text that is not valid Unicode") from None
+    kind = body.get("kind", AUTO_FIX)
+    if kind == APPROVED_PLAN:
+        if not (isinstance(body.get("plan_id"), str) and _PLAN_ID.match(body["plan_id"])):
+            raise MalformedMessageError("an approved-plan message without a plan id edgemedic makes")
+        return body, None
+    if kind == SLACK_TASK:
+        if not all(isinstance(body.get(k, ""), str) for k in ("task", "plan_id", "response_url", "text", "user",
+                                                              "outcome")):
+            raise MalformedMessageError("a Slack task with fields of the wrong type")
+        if (body.get("plan_id") or body.get("task") == "refresh") and not _PLAN_ID.match(body.get("plan_id", "")):
+            raise MalformedMessageError("a Slack task without a plan id edgemedic makes")
+        if len(body.get("user", "")) > 64 or len(body.get("outcome", "")) > 64:
+            raise MalformedMessageError("a Slack task with fields too long for the audit log")
+        return body, None
+    if kind != AUTO_FIX:
+        raise MalformedMessageError(f"unknown kind {str(kind)[:40]!r}")
+    fields = ("distribution_id", "event_id", "event_name", "actor", "event_time", "session")
+    if not all(isinstance(body.get(k, ""), str) and len(body.get(k, "")) <= 1024 for k in fields):
+        raise MalformedMessageError("an auto-fix request with fields of the wrong type or size")
+    if not _DISTRIBUTION_ID.match(body.get("distribution_id", "")) or not body.get("event_id"):
+        raise MalformedMessageError("an auto-fix request without a distribution id and an event id")
+    rules = body.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise MalformedMessageError("an auto-fix request whose rules are not a list of strings")
+    return body, ApplyRequest.from_body(record["body"])
 
 
 def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:

@@ -95,13 +95,16 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
             continue
         seen.add(dist.id)
         failures = read_failures(dist, inv)
+        try:
+            scope = None if failures else rt.scope(dist.id, dist.arn, stopped=stopped)
+        except ReadFailedError as exc:
+            failures = {"*": str(exc)}
         if failures:  # never act on what could not be read: everything stays as it was, the event is retried
             why = describe(failures)
             rt.store.audit(event_id=detail.eventID, distribution_id=dist.id, event_name=detail.operation,
                            actor=detail.actor, action="none", result="read-failed", detail=why)
             failed.append(f"{dist.id}: {why}")
             continue
-        scope = rt.scope(dist.id, dist.arn, stopped=stopped)
         rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
         outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,

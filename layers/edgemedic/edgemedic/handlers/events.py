@@ -281,9 +281,9 @@ _POLICY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(\*\.)?([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}\.?$")
 
 
-def _checked(value: str, pattern: re.Pattern, what: str) -> str:
-    if not pattern.match(value):
-        raise MalformedEventError(f"the event names a {what} edgemedic cannot use: {value[:80]!r}")
+def _checked(value: Any, pattern: re.Pattern, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise MalformedEventError(f"the event names a {what} edgemedic cannot use: {str(value)[:80]!r}")
     return value
 
 
@@ -391,6 +391,9 @@ def _detail(detail: Any) -> dict[str, Any]:
     for key in ("eventID", "eventName", "eventSource", "awsRegion"):
         _string(record, key, "detail.")
         _limited(record, key, "detail.")
+    for key in ("eventID", "eventName", "eventSource"):
+        if not record[key].strip():
+            raise _Invalid(f"detail.{key}", "empty")
     if not _REGION.match(record["awsRegion"]):
         raise _Invalid("detail.awsRegion", f"not an AWS region: {record['awsRegion'][:40]!r}")
     _optional_string(record, "recipientAccountId", "detail.")
