@@ -385,7 +385,12 @@ def test_events_that_change_nothing_here_are_dropped_in_code(stack: Stack, event
               lambda e: e["detail"]["requestParameters"].update(id="E2QW/../../x")), "distribution id"),
     (_mutated("apigateway-put-method.json", lambda e: e["detail"]["requestParameters"].update(restApiId="a" * 900)),
      "API id"),
-], ids=["long-event-id", "bad-region", "lone-surrogate", "bad-distribution-id", "long-api-id"])
+    # found by the fuzzer (benchmarks/README.md)
+    (_mutated("cloudfront-update-cache-policy.json", lambda e: e["detail"]["requestParameters"].update(id=["x"])),
+     "policy id"),
+    (_mutated("cloudfront-update-distribution.json", lambda e: e["detail"].update(eventID="")), "detail.eventID"),
+], ids=["long-event-id", "bad-region", "lone-surrogate", "bad-distribution-id", "long-api-id", "listed-policy-id",
+        "empty-event-id"])
 def test_malformed_events_are_rejected_not_retried(stack: Stack, event: dict, where: str) -> None:
     answer = stack.evaluate(event)
     assert answer["status"] == "rejected" and where in answer["reason"]
