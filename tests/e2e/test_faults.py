@@ -201,6 +201,22 @@ def test_an_api_read_failure_keeps_its_findings_unverified_and_their_tickets_ope
     assert kept(stack, dist_id) == before
 
 
+def test_slack_is_told_when_findings_become_unverified(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in local.powertools_env("edgemedic-faults").items():
+        monkeypatch.setenv(name, value)
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, api_regions=("us-east-1", "eu-west-1"))
+        dist_id, _ = unroutable(stack)
+        fail(stack.clients.apigateway("eu-west-1"), "GetResources", "InternalServerError", 500)
+        with pytest.raises(ReadFailedError):
+            stack.sweep()
+        posted = [r.json() for r in slack.to("/api/chat.postMessage")]
+        [warning] = [p for p in posted if "could not be re-checked" in p["text"]]
+        assert warning["text"].startswith(f":warning: edgemedic, CloudFront {dist_id}: 1 finding(s)")
+        assert "apigw-path-unroutable" in warning["blocks"][0]["text"]["text"]
+    runtime.reset()
+
+
 # --------------------------------------------------------------------------------------------- 2. approve junk
 
 
@@ -443,3 +459,34 @@ def test_every_table_key_a_function_touches_is_one_its_role_allows(stack: Stack)
               if not any(fnmatch.fnmatchcase(key, pattern) for pattern in allowed[fn].get(action, []))]
     assert {fn for fn, _, _ in used} == {"evaluate", "apply", "sweep"}
     assert denied == []
+
+
+def test_every_decision_and_refusal_is_audited_by_the_apply_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in local.powertools_env("edgemedic-faults").items():
+        monkeypatch.setenv(name, value)
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        stack.emu.human_edit(dist_id, forward_host)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        [plan] = stack.rt.plans.plans_of(dist_id)
+
+        def click(user: str, approve: bool) -> None:
+            body = local.button_click(plan.plan_id, user_id=user, user_name=user, channel=slack.channel,
+                                      message_ts="1706901961.000200", response_url=slack.response_url(user),
+                                      approve=approve)
+            assert stack.approve(body)["statusCode"] == 200
+
+        click("U0MALLORY", approve=True)  # not an approver
+        click("U024BE7LH", approve=False)  # rejected
+        click("U024BE7LH", approve=True)  # too late: already rejected
+        stack.drain()
+
+        decisions = [(r["actor"], r["result"], r["plan_id"]) for r in stack.audit(dist_id) if r["action"] == "decision"]
+        assert decisions == [("slack:U0MALLORY", "unknown-user", plan.plan_id),
+                             ("slack:U024BE7LH", "rejected", plan.plan_id),
+                             ("slack:U024BE7LH", "already-decided", plan.plan_id)]
+        rejected = next(r for r in stack.audit(dist_id) if r["result"] == "rejected")
+        assert rejected["detail"].startswith("decided at ") and rejected["config_hash_before"] == plan.config_hash
+    runtime.reset()

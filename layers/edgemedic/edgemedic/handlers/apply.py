@@ -243,7 +243,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         raise
     if record.status == APPROVED:  # the decision itself, once the apply function holds it
         audit_decision(rt, plan_id=plan_id, user=record.decided_by, outcome="approved", distribution_id=dist_id,
-                       config_hash=record.config_hash)
+                       config_hash=record.config_hash, decided_at=record.decided_at)
     if scope is not None and not scope.allows(Mode.APPROVE):
         return _refuse_approved(record, scope.reason, rt)
     cap = scope.cap if scope is not None else Mode.APPROVE
@@ -326,13 +326,20 @@ def _refuse_approved(record: Any, reason: str, rt: Runtime) -> dict[str, Any]:
     return {"status": "capped", "plan_id": record.plan_id, "reason": reason}
 
 
+def _iso(epoch: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def audit_decision(rt: Runtime, *, plan_id: str, user: str, outcome: str, distribution_id: str = "",
-                   config_hash: str = "", detail: str = "") -> None:
+                   config_hash: str = "", detail: str = "", decided_at: int = 0) -> None:
     """The append-only audit record of a Slack decision (approve, reject, expiry, a refused click). Written here:
     the approve function may not write audit records (its role reaches PLAN# keys only)."""
     rt.store.audit(event_id=f"decision#{plan_id}", distribution_id=distribution_id or None,
                    event_name="SlackDecision", actor=f"slack:{user}" if user else "edgemedic",
-                   action="decision", result=outcome, detail=detail[:1000], plan_id=plan_id,
+                   action="decision", result=outcome, plan_id=plan_id,
+                   detail=(f"decided at {_iso(decided_at)}; " if decided_at else "") + detail[:1000],
                    config_hash_before=config_hash)
 
 
@@ -344,7 +351,8 @@ def slack_task(task: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         record = rt.plans.get(task["plan_id"])
         if record is not None:
             audit_decision(rt, plan_id=record.plan_id, user=record.decided_by, outcome=record.status,
-                           distribution_id=record.distribution_id, config_hash=record.config_hash)
+                           distribution_id=record.distribution_id, config_hash=record.config_hash,
+                           decided_at=record.decided_at)
             rt.notifier.show(record)
         return {"status": "refreshed", "plan_id": task["plan_id"]}
     if task.get("task") in ("reply", "decision") and task.get("outcome"):  # a click refused or already decided
