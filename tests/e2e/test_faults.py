@@ -5,7 +5,6 @@ functions/*/app.py on the emulator. Faults are injected where botocore would han
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from typing import Any, Iterator
 
@@ -15,21 +14,11 @@ from botocore.exceptions import ClientError
 
 from edgemedic import local, policies, scenarios
 from edgemedic.emulator import Emulator
-from edgemedic.handlers import runtime
 from edgemedic.handlers.exceptions import ReadFailedError, SettingsError, StoreWriteError
 from edgemedic.local import LambdaContext, Stack, load_event
 
-TABLE = "edgemedic-faults"
+TABLE = "edgemedic-e2e"  # the conftest's stack
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in local.powertools_env("edgemedic-faults").items():
-        monkeypatch.setenv(name, value)
-    with Emulator() as emu:
-        yield local.start(emu, table=TABLE, api_regions=("us-east-1", "eu-west-1"))
-    runtime.reset()
 
 
 def fail(client: Any, operation: str, code: str, status: int = 500, times: int | None = None) -> list[int]:
@@ -148,10 +137,16 @@ def test_only_no_such_distribution_means_gone(stack: Stack) -> None:
     assert stack.rt.store.open_findings(dist_id) == {}
 
 
-def test_apply_does_not_consume_a_queued_fix_on_a_read_failure(stack: Stack) -> None:
+def queued_host_fix(stack: Stack) -> str:
+    """A person's edit forwards Host; evaluate queued the auto fix. Returns the distribution id."""
     dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
     stack.emu.human_edit(dist_id, forward_host)
     stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+    return dist_id
+
+
+def test_apply_does_not_consume_a_queued_fix_on_a_read_failure(stack: Stack) -> None:
+    dist_id = queued_host_fix(stack)
     fail(stack.clients.cloudfront(), "GetDistribution", "InternalError", 500)
 
     [answer] = deliver(stack)
@@ -201,9 +196,7 @@ def test_an_api_read_failure_keeps_its_findings_unverified_and_their_tickets_ope
     assert kept(stack, dist_id) == before
 
 
-def test_slack_is_told_when_findings_become_unverified(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in local.powertools_env("edgemedic-faults").items():
-        monkeypatch.setenv(name, value)
+def test_slack_is_told_when_findings_become_unverified(powertools: None) -> None:
     with Emulator() as emu, local.SlackStandIn() as slack:
         stack = local.start(emu, table=TABLE, slack=slack, api_regions=("us-east-1", "eu-west-1"))
         dist_id, _ = unroutable(stack)
@@ -214,19 +207,15 @@ def test_slack_is_told_when_findings_become_unverified(monkeypatch: pytest.Monke
         [warning] = [p for p in posted if "could not be re-checked" in p["text"]]
         assert warning["text"].startswith(f":warning: edgemedic, CloudFront {dist_id}: 1 finding(s)")
         assert "apigw-path-unroutable" in warning["blocks"][0]["text"]["text"]
-    runtime.reset()
 
 
 # --------------------------------------------------------------------------------------------- 2. approve junk
 
 
 @pytest.fixture
-def slack_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in local.powertools_env("edgemedic-faults").items():
-        monkeypatch.setenv(name, value)
+def slack_stack(powertools: None) -> Iterator[Stack]:
     with Emulator() as emu, local.SlackStandIn() as slack:
         yield local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET)
-    runtime.reset()
 
 
 @pytest.mark.parametrize("headers", [
@@ -318,9 +307,7 @@ def test_audit_records_never_overwrite_each_other(stack: Stack, monkeypatch: pyt
 
 
 def test_a_failed_apply_is_audited_and_retried(stack: Stack) -> None:
-    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
-    stack.emu.human_edit(dist_id, forward_host)
-    stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+    dist_id = queued_host_fix(stack)
     fail(stack.clients.cloudfront(), "UpdateDistribution", "AccessDenied", 403)
 
     [answer] = deliver(stack)
@@ -349,16 +336,13 @@ def test_an_applied_fix_records_config_hashes_before_and_after(stack: Stack) -> 
 # --------------------------------------------------------------------------------------------- 5. loop guard
 
 
-def test_a_function_without_its_own_role_refuses_to_act(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in local.powertools_env("edgemedic-faults").items():
-        monkeypatch.setenv(name, value)
+def test_a_function_without_its_own_role_refuses_to_act(powertools: None) -> None:
     with Emulator() as emu:
         stack = local.start(emu, table=TABLE, own_roles=())
         calls = sum(emu.calls.values())
         with pytest.raises(SettingsError, match="OWN_ROLE_ARNS"):
             stack.evaluate(load_event("cloudfront-update-distribution.json", distribution="E2QWRUHAPOMQZL"))
         assert sum(emu.calls.values()) == calls
-    runtime.reset()
 
 
 # --------------------------------------------------------------------------------------------- 6. events
@@ -461,9 +445,7 @@ def test_every_table_key_a_function_touches_is_one_its_role_allows(stack: Stack)
     assert denied == []
 
 
-def test_every_decision_and_refusal_is_audited_by_the_apply_function(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in local.powertools_env("edgemedic-faults").items():
-        monkeypatch.setenv(name, value)
+def test_every_decision_and_refusal_is_audited_by_the_apply_function(powertools: None) -> None:
     with Emulator() as emu, local.SlackStandIn() as slack:
         stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
                             environ={"MODE_AUTO_FIXES": "approve"})
@@ -489,4 +471,3 @@ def test_every_decision_and_refusal_is_audited_by_the_apply_function(monkeypatch
                              ("slack:U024BE7LH", "already-decided", plan.plan_id)]
         rejected = next(r for r in stack.audit(dist_id) if r["result"] == "rejected")
         assert rejected["detail"].startswith("decided at ") and rejected["config_hash_before"] == plan.config_hash
-    runtime.reset()
