@@ -272,7 +272,8 @@ def slack_requests(draw: Callable) -> dict[str, Any]:
     })))
     return {
         "kind": kind,
-        "body": draw(st.one_of(st.text(max_size=80), st.just(urllib.parse.urlencode({"payload": json.dumps(payload)})))),
+        "body": draw(st.one_of(st.text(max_size=80),
+                               st.just(urllib.parse.urlencode({"payload": json.dumps(payload)})))),
         "junk_headers": draw(st.dictionaries(st.sampled_from(["X-Slack-Request-Timestamp", "X-Slack-Signature",
                                                               "X-Other"]), st.text(max_size=40), max_size=3)),
         "secret": draw(st.text(min_size=1, max_size=20).filter(lambda s: s != SIGNING_SECRET)),

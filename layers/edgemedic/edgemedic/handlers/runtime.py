@@ -22,8 +22,8 @@ from .tell import LoggingNotifier, Notifier
 
 logger = logging.getLogger(__name__)
 
-SECRET_MAX_AGE = 300
-STOP_ACTIONS = ("ssm:GetParameter",)  # the emergency stop parameter, read at each invocation  # seconds Powertools keeps a secret before reading it again
+SECRET_MAX_AGE = 300  # seconds Powertools keeps a secret before reading it again
+STOP_ACTIONS = ("ssm:GetParameter",)  # the emergency stop parameter, read at each invocation
 
 
 class Telemetry:
