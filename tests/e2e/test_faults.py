@@ -471,3 +471,27 @@ def test_every_decision_and_refusal_is_audited_by_the_apply_function(powertools:
                              ("slack:U024BE7LH", "already-decided", plan.plan_id)]
         rejected = next(r for r in stack.audit(dist_id) if r["result"] == "rejected")
         assert rejected["detail"].startswith("decided at ") and rejected["config_hash_before"] == plan.config_hash
+
+
+def test_an_expiry_found_by_the_sweep_is_audited(stack: Stack) -> None:
+    import time
+
+    from edgemedic import engine
+    from edgemedic.collect import collect
+    from edgemedic.findings import FixClass
+    from edgemedic.notify.approval import propose
+    from edgemedic.plan import build_plan
+
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    stack.emu.human_edit(dist_id, forward_host)
+    inv = collect(stack.clients, regions=("eu-west-1",), distribution_ids=[dist_id])
+    [dist] = inv.distributions
+    plan = build_plan(dist, engine.evaluate(dist, inv), classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
+    record = propose(plan, stack.rt.plans, None, now=time.time() - 2 * 86400, ttl_seconds=3600)
+
+    stack.sweep()
+
+    assert stack.rt.plans.get(record.plan_id).status == "expired"
+    [expiry] = [r for r in stack.audit(dist_id) if r["action"] == "decision-expire"]
+    assert (expiry["result"], expiry["plan_id"], expiry["actor"]) == ("expired", record.plan_id, "edgemedic-sweep")
+    assert expiry["config_hash_before"] == plan.config_hash
