@@ -19,6 +19,7 @@ from edgemedic import local, policies, scenarios
 from edgemedic.aws import Clients
 from edgemedic.emulator import Emulator
 from edgemedic.handlers import iam, runtime
+from edgemedic.handlers.exceptions import ReadFailedError
 from edgemedic.local import Stack, load_event
 from edgemedic.local import load_function as function
 
@@ -26,6 +27,7 @@ HUB = "123456789012"  # moto's default account: where the stack's table and queu
 MEMBER = "444455556666"
 ROLELESS = "777788889999"
 EXTERNAL_ID = "edgemedic-hub-7f3a"
+HUB_APPLY_ROLE = f"arn:aws:iam::{HUB}:role/edgemedic-ApplyFunctionRole-EXAMPLE"
 ORG = {"ORGANIZATION_ID": "o-a1b2c3d4e5", "EXTERNAL_ID": EXTERNAL_ID, "HUB_ACCOUNT_ID": HUB, "PARTITION": "aws",
        "MEMBER_READ_ROLE": "edgemedic-read", "MEMBER_APPLY_ROLE": "edgemedic-apply"}
 
@@ -43,7 +45,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stack, Clients]]:
     for name, value in local.powertools_env("edgemedic-e2e").items():
         monkeypatch.setenv(name, value)
     with Emulator() as emu:
-        stack = local.start(emu, table="edgemedic-org", environ=ORG)
+        stack = local.start(emu, table="edgemedic-org", environ=ORG, own_roles=(HUB_APPLY_ROLE,))
         member = emu.account_clients(MEMBER)
         member_role(member, "edgemedic-read", "EvaluateFunctionRole")
         member_role(member, "edgemedic-apply", "ApplyFunctionRole")
@@ -103,12 +105,13 @@ def test_member_change_is_read_and_fixed_through_the_members_roles(hub: tuple[St
     assert {iam.action_for(s, o) for s, o in evaluate_calls if s == "cloudfront"} <= set(iam.MEMBER_READ_ACTIONS)
 
 
-def test_member_without_the_role_is_one_audit_record_and_nothing_else(hub: tuple[Stack, Clients]) -> None:
+def test_member_without_the_role_is_recorded_retried_and_nothing_else(hub: tuple[Stack, Clients]) -> None:
     stack, _ = hub
     before = stack.emu.calls.copy()
-    result = stack.evaluate(member_event(ROLELESS, "E2ROLELESS0001"))
-    assert result["status"] == "account-unreachable" and result["account"] == ROLELESS
-    assert result["reason"].startswith(f"cannot assume arn:aws:iam::{ROLELESS}:role/edgemedic-read (AccessDenied")
+    # Recorded, and raised so EventBridge retries the event and then keeps it in the DLQ (never lost).
+    with pytest.raises(ReadFailedError) as failed:
+        stack.evaluate(member_event(ROLELESS, "E2ROLELESS0001"))
+    assert f"cannot assume arn:aws:iam::{ROLELESS}:role/edgemedic-read (AccessDenied" in str(failed.value)
     assert stack.queued() == 0
     [record] = stack.rt.store.audit_log(None)
     assert (record["result"], record["account"], record["action"]) == ("account-unreachable", ROLELESS, "none")

@@ -61,6 +61,9 @@ def role_actions(role: dict) -> list[str]:
 
 
 def test_member_roles_are_granted_exactly_what_edgemedic_calls_through_them(member: dict) -> None:
+    from edgemedic.act.scope import TAG_ACTIONS
+
+    assert set(TAG_ACTIONS) <= set(iam.MEMBER_READ_ACTIONS) and set(TAG_ACTIONS) <= set(iam.MEMBER_APPLY_ACTIONS)
     read, apply = member["Resources"]["ReadRole"], member["Resources"]["ApplyRole"]
     assert sorted(role_actions(read)) == sorted(iam.MEMBER_READ_ACTIONS)
     assert sorted(role_actions(apply)) == sorted(iam.MEMBER_APPLY_ACTIONS)

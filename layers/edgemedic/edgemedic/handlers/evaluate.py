@@ -11,8 +11,9 @@ from typing import Any, Iterable
 
 from ..model import Distribution, Inventory
 from .act import Trigger, act_on, index_keys
-from .events import CloudTrailDetail, Targets, is_own_change, parse_change, targets_of
-from .exceptions import MalformedEventError
+from .events import CloudTrailDetail, Targets, drop_reason, is_own_change, parse_change, targets_of
+from .exceptions import MalformedEventError, ReadFailedError, SettingsError
+from .reads import confirm_gone, describe, read_failures
 from .runtime import Runtime, Telemetry
 from .store import api_index_key, domain_index_key
 
@@ -20,25 +21,37 @@ logger = logging.getLogger(__name__)
 
 
 def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict[str, Any]:
-    """Entry point behind ``functions/evaluate/app.py``. Never raises on a bad event: a retry would not help."""
+    """Entry point behind ``functions/evaluate/app.py``. A bad event is dropped with a logged reason (a retry would
+    not help); a failed read raises ReadFailedError after recording it, so the event is retried, then dead-lettered.
+    """
     # Counted for every delivery (duplicates answered by idempotency included), so events received can be compared
     # with events acted on, and an invocation always has a metric to publish.
     telemetry.count("EventsReceived")
+    if not rt.settings.own_role_arns:
+        telemetry.count("Errors", kind="settings")
+        raise SettingsError("OWN_ROLE_ARNS is empty: without its own role edgemedic cannot tell its fixes from a "
+                            "person's changes (the loop guard), so it refuses to act. Set it to the apply "
+                            "function's role ARN (template.yaml does).")
     try:
         change = parse_change(raw)
+        detail = change.detail
+        account = str(change.get("account") or "")
+        # Organization hub: a member's event is checked against its own account (envelope and recipient agree).
+        watched = frozenset({account}) if rt.settings.is_member(account) else rt.settings.own_accounts
+        dropped = drop_reason(detail, account, watched)
+        targets = None if dropped else targets_of(detail)
     except MalformedEventError as exc:
         logger.warning("event rejected: %s", exc)
         telemetry.count("MalformedEvents")
         return {"status": "rejected", "reason": str(exc)}
-    detail = change.detail
-    account = str(change.get("account") or "")
     if is_own_change(detail, (*rt.settings.own_role_arns, *_member_apply_role(account, rt))):
         logger.info("own change ignored (loop guard)", extra={"event_id": detail.eventID, "actor": detail.actor})
         telemetry.count("OwnChangesIgnored")
         return {"status": "ignored", "reason": "made by edgemedic's own role", "event_id": detail.eventID}
-    if detail.errorCode:
-        return {"status": "ignored", "reason": f"the call failed ({detail.errorCode}): nothing changed",
-                "event_id": detail.eventID}
+    if dropped:
+        logger.info("event dropped: %s", dropped, extra={"event_id": detail.eventID})
+        telemetry.count("EventsDropped")
+        return {"status": "ignored", "reason": dropped, "event_id": detail.eventID}
 
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
@@ -49,7 +62,7 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry, context: Any = None) -> 
     @idempotent_function(data_keyword_argument="change", persistence_store=rt.idempotency("evaluate"),
                          config=config)
     def once(change: dict[str, Any]) -> dict[str, Any]:
-        return evaluate_change(detail, rt, telemetry, account=account)
+        return evaluate_change(detail, rt, telemetry, targets, account=account)
 
     return once(change={"event_id": detail.eventID, "event_name": detail.eventName})
 
@@ -64,7 +77,7 @@ def _member_apply_role(account: str, rt: Runtime) -> tuple[str, ...]:
 
 
 def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
-                    account: str = "") -> dict[str, Any]:
+                    targets: Targets | None = None, account: str = "") -> dict[str, Any]:
     """``account``: the event's (EventBridge ``account``). A member account's event (organization hub) is read
     through the member's read role; its findings, audit records and apply requests carry the account."""
     from ..accounts import AccountError
@@ -75,16 +88,13 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
     try:
         reader = rt.reader(member)
     except AccountError as exc:
-        # Never act on what could not be read: said in the audit log and counted, nothing else.
-        logger.error("member account not readable", extra={"account": member, "event_id": detail.eventID,
-                                                           "error": str(exc)})
+        # Never act on what could not be read: recorded, counted, and the event retried then dead-lettered.
         telemetry.count("Errors", kind="account-unreachable")
         rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
                        actor=detail.actor, action="none", result="account-unreachable", detail=str(exc),
                        account=member)
-        return {"status": "account-unreachable", "event_id": detail.eventID, "account": member,
-                "reason": str(exc)}
-    targets = targets_of(detail)
+        raise ReadFailedError(f"event {detail.eventID}: {exc}; nothing read, nothing changed; retrying") from exc
+    targets = targets_of(detail) if targets is None else targets
     if targets.empty:
         rt.store.audit(event_id=detail.eventID, distribution_id=None, event_name=detail.operation,
                        actor=detail.actor, action="none", result="no-target", detail=targets.reason,
@@ -104,12 +114,25 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
 
     if inv is None:
         inv = collect(reader, regions=regions, distribution_ids=sorted(dist_ids))
+    stopped = rt.emergency_stop()
     outcomes = []
+    failed: list[str] = []
     seen = set()
     for dist in inv.distributions:
         if dist.id not in dist_ids:
             continue
         seen.add(dist.id)
+        failures = read_failures(dist, inv)
+        try:
+            scope = None if failures else rt.scope(dist.id, dist.arn, stopped=stopped, clients=reader)
+        except ReadFailedError as exc:
+            failures = {"*": str(exc)}
+        if failures:  # never act on what could not be read: everything stays as it was, the event is retried
+            why = describe(failures)
+            rt.store.audit(event_id=detail.eventID, distribution_id=dist.id, event_name=detail.operation,
+                           actor=detail.actor, action="none", result="read-failed", detail=why, account=member)
+            failed.append(f"{dist.id}: {why}")
+            continue
         if not member:  # the API -> distribution index covers the hub's own account (the sweep builds it)
             rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
@@ -117,13 +140,29 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
             findings = [dataclasses.replace(f, account=member) for f in findings]
         outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
                                queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry, inv=inv, account=member,
+                               telemetry=telemetry, inv=inv, scope=scope, account=member,
                                security_hub=rt.security_hub(member, reader, telemetry)).as_dict())
-    for gone in sorted(dist_ids - seen):  # deleted since the index was built
+    for missing in sorted(dist_ids - seen):
+        try:
+            gone = confirm_gone(reader, missing)
+        except ReadFailedError as exc:
+            rt.store.audit(event_id=detail.eventID, distribution_id=missing, event_name=detail.operation,
+                           actor=detail.actor, action="none", result="read-failed", detail=str(exc),
+                           account=member)
+            failed.append(str(exc))
+            continue
+        if not gone:  # there after all (a read that failed a moment ago): evaluate it on the retry
+            failed.append(f"distribution {missing} was not in the first read")
+            continue
         if not member:
-            rt.store.forget_distribution(gone)
-        rt.store.audit(event_id=detail.eventID, distribution_id=gone, event_name=detail.operation,
-                       actor=detail.actor, action="none", result="distribution-gone", account=member)
+            rt.store.forget_distribution(missing)
+        rt.store.audit(event_id=detail.eventID, distribution_id=missing, event_name=detail.operation,
+                       actor=detail.actor, action="none", result="distribution-gone",
+                       detail="CloudFront answered NoSuchDistribution", account=member)
+    if failed:
+        telemetry.count("ReadFailures", value=len(failed))
+        raise ReadFailedError(f"event {detail.eventID}: could not read what it touches, nothing changed for "
+                              f"those; retrying: {' | '.join(failed)}")
     answer: dict[str, Any] = {"status": "evaluated", "event_id": detail.eventID, "distributions": outcomes}
     if member:
         answer["account"] = member

@@ -43,10 +43,12 @@ def action_for(service: str, operation: str) -> str:
                 return f"apigateway:{verb}"
     return f"{_PREFIX.get(service, service)}:{operation}"
 
+
 # The roles of templates/org-member.yaml in each member account (and what `edgemedic scan/fix --role-name` needs):
-# the read role reads as the functions do; the apply role also updates distributions.
-# With SecurityHubExport, both also import the account's findings into its Security Hub (edgemedic.securityhub).
+# the read role reads as the functions do, scoping tags included (edgemedic.act.scope); the apply role also updates
+# distributions. With SecurityHubExport, both import the account's findings into its Security Hub
+# (edgemedic.securityhub). The CLI names an account by its alias where the role may read it (accounts.alias).
 SECURITY_HUB_ACTIONS = ("securityhub:BatchImportFindings",)
-# The CLI names an account by its alias where the role may read it (edgemedic.accounts.alias).
-MEMBER_READ_ACTIONS = (*READ_ACTIONS, "iam:ListAccountAliases", *SECURITY_HUB_ACTIONS)
-MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)
+_TAGS = ("cloudfront:ListTagsForResource",)  # edgemedic.act.scope.TAG_ACTIONS (a test keeps them equal)
+MEMBER_READ_ACTIONS = (*READ_ACTIONS, *_TAGS, "iam:ListAccountAliases", *SECURITY_HUB_ACTIONS)
+MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *_TAGS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)

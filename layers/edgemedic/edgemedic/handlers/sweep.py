@@ -10,16 +10,20 @@ holds more than one account."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from datetime import datetime, timezone
 from typing import Any
 
+from ..act.scope import Scope
 from .act import Trigger, act_on, index_keys
+from .exceptions import ReadFailedError
+from .reads import WHOLE, confirm_gone, describe, read_failures
 from .runtime import Runtime, Telemetry
+from .settings import Mode
 
 logger = logging.getLogger(__name__)
-
 
 ACCOUNT_SWEEP = "account-sweep"
 
@@ -40,35 +44,68 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
     if redelivered.get("failed"):
         telemetry.count("Errors", value=redelivered["failed"], kind="slack-undelivered")
     inv = collect(rt.clients, regions=rt.settings.api_regions)
+    stopped = rt.emergency_stop()
     errors = engine.RuleErrors()
     actions: dict[str, list[str]] = {}
+    failed: list[str] = []
     findings_total = 0
     for dist in inv.distributions:
+        failures = read_failures(dist, inv)
+        try:
+            scope = rt.scope(dist.id, dist.arn, stopped=stopped)
+        except ReadFailedError as exc:
+            failures.setdefault(WHOLE, str(exc))
+            scope = None
+        if failures:  # what was read is told; nothing is changed; findings it could not re-check stay open
+            failed.append(f"{dist.id}: {describe(failures)}")
+            scope = Scope(Mode.NOTIFY, f"part of what it depends on could not be read: {describe(failures)}")
         rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=errors)
         findings_total += len(findings)
         outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans, queue=rt.queue,
-                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv,
-                         security_hub=rt.security_hub("", rt.clients, telemetry))
+                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv, scope=scope,
+                         unverified=failures, security_hub=rt.security_hub("", rt.clients, telemetry))
         expired = expire_plans(dist.id, rt, now=time.time())
         actions[dist.id] = outcome.actions + (["plans-expired"] if expired else [])
     current = {dist.id for dist in inv.distributions}
-    for gone in sorted(rt.store.indexed_distributions() - current):
-        rt.store.forget_distribution(gone)
-    rt.store.mark_index_refreshed(sorted(current))
+    kept: set[str] = set()
+    for missing in sorted(rt.store.indexed_distributions() - current):
+        try:
+            gone = confirm_gone(rt.clients, missing)
+        except ReadFailedError as exc:
+            gone, reason = False, str(exc)
+        else:
+            reason = "" if gone else f"distribution {missing} is listed but its config could not be read"
+        if gone:
+            rt.store.forget_distribution(missing)
+            rt.store.audit(event_id=trigger.event_id, distribution_id=missing, event_name=trigger.event_name,
+                           actor=trigger.actor, action="none", result="distribution-gone",
+                           detail="CloudFront answered NoSuchDistribution")
+            continue
+        kept.add(missing)
+        failed.append(reason)
+        rt.store.audit(event_id=trigger.event_id, distribution_id=missing, event_name=trigger.event_name,
+                       actor=trigger.actor, action="none", result="read-failed", detail=reason)
+    rt.store.mark_index_refreshed(sorted(current | kept))
     for message in errors.messages:
         telemetry.count("Errors", kind="rule")
         logger.error("rule failed", extra={"error": message})
     record = rt.store.record_sweep({
         "run": trigger.event_id, "distributions": len(current), "findings": findings_total,
         "actions": actions, "redelivered": redelivered, "warnings": list(inv.warnings)[:50],
-        "rule_errors": errors.messages[:50],
+        "rule_errors": errors.messages[:50], "read_failures": failed[:50],
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 3),
     })
+    # The members are queued whatever happened here: a read failure in the hub's account is not theirs.
+    queued = fan_out(trigger.event_id, rt, telemetry) if rt.settings.organization else None
+    if failed:  # the run is retried (then dead-lettered) and the sweep alarm fires: someone must look
+        telemetry.count("ReadFailures", value=len(failed))
+        raise ReadFailedError(f"sweep {trigger.event_id}: {len(failed)} distribution(s) could not be read in full; "
+                              f"their stored findings, index entries and tickets were kept: {' | '.join(failed)}")
     answer = {"status": "swept", "run": trigger.event_id, "distributions": len(current),
               "findings": findings_total, "redelivered": redelivered, "at": record["at"]}
-    if rt.settings.organization:
-        answer["accounts_queued"] = fan_out(trigger.event_id, rt, telemetry)
+    if queued is not None:
+        answer["accounts_queued"] = queued
     return answer
 
 
@@ -77,8 +114,6 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
 
 def fan_out(run: str, rt: Runtime, telemetry: Telemetry) -> int:
     """One sweep-queue message per member account (not the hub's own, swept above). Returns how many."""
-    import json
-
     from ..accounts import organization_accounts
 
     if not rt.settings.sweep_queue_url:
@@ -102,8 +137,6 @@ def fan_out(run: str, rt: Runtime, telemetry: Telemetry) -> int:
 
 def handle_accounts(records: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
     """SQS batch of account sweeps; a failed account is reported alone (ReportBatchItemFailures) and retried."""
-    import json
-
     failures = []
     for record in records:
         try:
@@ -118,8 +151,9 @@ def handle_accounts(records: Any, rt: Runtime, telemetry: Telemetry) -> dict[str
 
 def sweep_account(account: str, rt: Runtime, telemetry: Telemetry, *, run: str = "") -> dict[str, Any]:
     """Sweep one member account through its read role: evaluate every distribution and act as the evaluate
-    function does (its auto fixes go to the apply queue with the account). AccountError when the role cannot be
-    assumed: the message is retried, then kept in the sweep DLQ."""
+    function does (its auto fixes go to the apply queue with the account). A role that cannot be assumed, or a
+    distribution that could not be read in full, raises: the message is retried, then kept in the sweep DLQ
+    (what could be read was told, nothing was changed on the rest)."""
     from .. import engine
     from ..collect import collect
 
@@ -127,24 +161,39 @@ def sweep_account(account: str, rt: Runtime, telemetry: Telemetry, *, run: str =
     reader = rt.reader(account)
     trigger = Trigger(f"{run or 'sweep'}#{account}", "ScheduledSweep", "edgemedic-sweep", "sweep")
     inv = collect(reader, regions=rt.settings.api_regions)
+    stopped = rt.emergency_stop()
     errors = engine.RuleErrors()
     member = account if rt.settings.is_member(account) else ""
+    failed: list[str] = []
     findings_total = 0
     for dist in inv.distributions:
+        failures = read_failures(dist, inv)
+        try:
+            scope = rt.scope(dist.id, dist.arn, stopped=stopped, clients=reader)
+        except ReadFailedError as exc:
+            failures.setdefault(WHOLE, str(exc))
+            scope = None
+        if failures:
+            failed.append(f"{dist.id}: {describe(failures)}")
+            scope = Scope(Mode.NOTIFY, f"part of what it depends on could not be read: {describe(failures)}")
         findings = engine.evaluate(dist, inv, errors=errors)
         if member:
             findings = [dataclasses.replace(f, account=member) for f in findings]
         findings_total += len(findings)
         act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans, queue=rt.queue,
-               notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv, account=member,
-               security_hub=rt.security_hub(member, reader, telemetry))
+               notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv, scope=scope,
+               unverified=failures, account=member, security_hub=rt.security_hub(member, reader, telemetry))
         expire_plans(dist.id, rt, now=time.time())
     rt.store.record_sweep({"run": trigger.event_id, "distributions": len(inv.distributions),
                            "findings": findings_total, "warnings": list(inv.warnings)[:50],
-                           "rule_errors": errors.messages[:50],
+                           "rule_errors": errors.messages[:50], "read_failures": failed[:50],
                            "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 3)},
                           account=account)
     telemetry.count("AccountsSwept")
+    if failed:
+        telemetry.count("ReadFailures", value=len(failed))
+        raise ReadFailedError(f"account {account}: {len(failed)} distribution(s) could not be read in full; their "
+                              f"stored findings and tickets were kept: {' | '.join(failed)}")
     return {"status": "swept", "account": account, "distributions": len(inv.distributions),
             "findings": findings_total}
 
@@ -163,5 +212,9 @@ def expire_plans(distribution_id: str, rt: Runtime, *, now: float) -> list[str]:
         except TransitionError:  # decided in the meantime
             continue
         rt.notifier.show(record)
+        rt.store.audit(event_id=f"expiry#{record.plan_id}", distribution_id=distribution_id,
+                       event_name="ScheduledSweep", actor="edgemedic-sweep", action="decision-expire",
+                       result="expired", detail="nobody decided before the plan expired", plan_id=record.plan_id,
+                       config_hash_before=record.config_hash)
         expired.append(record.plan_id)
     return expired
