@@ -3,6 +3,10 @@ against the same 1000 distributions (and the same APIs) in one account.
 
     .venv/bin/python benchmarks/org_scan.py                      # 50 x 20, pools 1 4 8 16
     .venv/bin/python benchmarks/org_scan.py --accounts 10 --pools 4 8   # a quick check
+    .venv/bin/python benchmarks/org_scan.py --discover-regions          # scans without --region
+
+Scans run with ``--region us-east-1`` (where the APIs are) unless ``--discover-regions``: without it, each account
+probes every API Gateway region for custom domains (about 30 GetDomainNames per account).
 
 moto runs as a separate process (``python -m moto.server`` on 127.0.0.1), so the CLI's threads and the server do not
 share a GIL; clients reach it through AWS_ENDPOINT_URL. moto keeps each account's resources apart: the setup
@@ -159,20 +163,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--per-account", type=int, default=20)
     parser.add_argument("--pools", type=int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--discover-regions", action="store_true",
+                        help="scan without --region: each account probes every region for custom domains")
     args = parser.parse_args(argv)
+    region = [] if args.discover_regions else ["--region", REGION]
     total = args.accounts * args.per_account
     with Server():
         start = time.perf_counter()
         members = setup(args.accounts, args.per_account)
         print(f"setup: {args.accounts} accounts x {args.per_account} distributions (+ the same {total} in one "
               f"account) in {time.perf_counter() - start:.1f} s", flush=True)
-        single = scan("one account", [])
+        single = scan("one account", region)
         print(f"one account: {single.seconds:.2f} s, {sum(single.calls.values())} calls, "
               f"{single.findings} findings", flush=True)
         rows = []
         for pool in args.pools:
             run = scan(f"pool {pool}", [*sum((["--account", m] for m in members), []), "--role-name", ROLE,
-                                        "--parallel", str(pool)])
+                                        "--parallel", str(pool), *region])
             assumed = assume_alone(members, pool)
             assert run.findings == single.findings and run.distributions == single.distributions, \
                 (run.findings, single.findings)
