@@ -288,12 +288,32 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
     line = Text(f"{result.distribution_id}: {STATUS_TEXT.get(result.status, result.status)}",
                 style=style.get(result.status, "yellow"))
     detail = result.message
-    if result.status == "applied" and result.plan is not None:
+    if result.plan is not None and result.status in {"applied", "dry-run", "declined"}:
+        # One unit everywhere: a change is one line of the plan's summary, as shown above the diff.
         fixed = ", ".join(sorted({f.rule for f in result.plan.findings}))
-        detail = f"{len(result.plan.changes)} change(s) in {result.attempts} attempt(s), fixed {fixed}"
+        count = changes_phrase(len(result.plan.summary))
+        detail = {
+            "applied": f"{count} in {plural(result.attempts, 'attempt')}, fixed {fixed}",
+            "dry-run": f"{count} planned for {fixed}",
+            "declined": f"{count} planned for {fixed}",
+        }[result.status]
     if detail:
         line.append(f" - {detail}", style="default")
     console.print(line)
+    if result.status == "applied":
+        console.print(Text(
+            f"  CloudFront takes some minutes to deploy the change to its edge locations. Check with "
+            f"`edgemedic scan --distribution {result.distribution_id}`, or wait for Status Deployed: `aws cloudfront "
+            f"get-distribution --id {result.distribution_id} --query Distribution.Status`", style="dim"))
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 change``, ``2 changes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def changes_phrase(count: int) -> str:
+    return plural(count, "change")
 
 
 # --------------------------------------------------------------------------------------------- commands
@@ -387,10 +407,13 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
     if args.after_fix:
         planned = tracing.after_fix(dist, result.inventory, findings,
                                     resolver=collect.PolicyResolver(clients.cloudfront()))
-        after = tracing.trace(planned.distribution, planned.inventory, request, config="after-fix")
+        if planned.plan is not None:  # nothing planned: the same config, the same trace; say so, do not repeat it
+            after = tracing.trace(planned.distribution, planned.inventory, request, config="after-fix")
     if args.format == "json":
-        sys.stdout.write(json.dumps(tracing.document(current, after, planned.plan if planned else None),
-                                    indent=2) + "\n")
+        doc = tracing.document(current, after, planned.plan if planned else None)
+        if planned is not None and planned.plan is None:
+            doc["after_fix"] = {"plan": None, "trace": None}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         console = report.make_console()
         for warning in [*result.inventory.warnings, *errors.messages]:
@@ -399,14 +422,15 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
             console.print(f"note: {request.host} is not an alias of {dist.id}; traced as if it reached it",
                           style="yellow", markup=False)
         tracing.render(console, current)
-        if after is not None and planned is not None:
+        if planned is not None and planned.plan is None:
             console.print()
-            if planned.plan is None:
-                console.print("After the fix: no auto or approve fix is planned for this distribution.", markup=False)
-            else:
-                console.print(f"After the fix ({planned.plan.fix_class.value}):", style="bold", markup=False)
-                for line in planned.plan.summary:
-                    console.print(f"  - {line}", markup=False)
+            console.print(f"After the fix: no fix planned for {dist.id} (no auto or approve fix applies), so "
+                          "this request would go as above.", markup=False)
+        elif after is not None and planned is not None and planned.plan is not None:
+            console.print()
+            console.print(f"After the fix ({planned.plan.fix_class.value}):", style="bold", markup=False)
+            for line in planned.plan.summary:
+                console.print(f"  - {line}", markup=False)
             tracing.render(console, after)
     final = after if after is not None else current
     return 0 if final.ok else 1
