@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -38,6 +39,9 @@ PROG = "edgemedic"
 FAIL_ON_NEVER = "never"
 FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
 ALL_CLASSES = frozenset(FixClass)
+# What a person at a terminal expects: a few seconds to connect, a bounded wait for an answer, three tries in all
+# (botocore's standard retry mode: exponential backoff with jitter).
+CONNECT_TIMEOUT, READ_TIMEOUT, MAX_ATTEMPTS = 3.0, 10.0, 3
 
 STATUS_TEXT = {
     "applied": "applied",
@@ -68,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: the credential chain)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="log AWS calls and show tracebacks")
+    common.add_argument("--connect-timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"give up connecting to an AWS endpoint after this long (default {CONNECT_TIMEOUT:g})")
+    common.add_argument("--read-timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"give up waiting for an answer after this long (default {READ_TIMEOUT:g}); each call "
+                             f"is tried {MAX_ATTEMPTS} times in all")
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress on the terminal")
 
     parser = _Parser(prog=PROG, parents=[common], description=(
         "Finds and heals misconfigurations of CloudFront in front of API Gateway."))
@@ -150,7 +161,10 @@ def make_clients(args: argparse.Namespace) -> "Clients":
 
     profile = getattr(args, "profile", None)
     try:
-        clients = Clients.from_environment(profile=profile)
+        clients = Clients.from_environment(
+            profile=profile, connect_timeout=getattr(args, "connect_timeout", CONNECT_TIMEOUT),
+            read_timeout=getattr(args, "read_timeout", READ_TIMEOUT),
+            max_attempts=MAX_ATTEMPTS - 1)  # botocore's max_attempts counts the retries only
     except ProfileNotFound as exc:
         raise CredentialsError(f"{exc}; check --profile / AWS_PROFILE against ~/.aws/config") from exc
     if clients.session.get_credentials() is None:
@@ -159,13 +173,75 @@ def make_clients(args: argparse.Namespace) -> "Clients":
     return clients
 
 
+def check_regions(regions: Sequence[str]) -> None:
+    """Unknown region names stop the command before any call (a typo would otherwise be read as "no APIs")."""
+    if not regions:
+        return
+    from .aws import unknown_regions
+
+    wrong = unknown_regions(list(regions))
+    if wrong:
+        import botocore
+
+        raise UsageError(f"unknown region {wrong[0]!r}: not a region of any AWS partition that botocore "
+                         f"{botocore.__version__} knows (e.g. us-east-1, eu-west-1); check --region, or upgrade "
+                         "boto3 if the region is new")
+
+
+class ScanProgress:
+    """``distributions 3/40 · APIs 7`` on stderr while a scan reads, once it has taken more than a second; nothing
+    when stderr is not a terminal or with ``--quiet``. Transient: the line is gone when the scan ends."""
+
+    DELAY = 1.0
+
+    def __init__(self, enabled: bool):
+        import time
+
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.counts: dict[str, str] = {}
+        self.live: Any = None
+
+    @classmethod
+    def for_args(cls, args: argparse.Namespace) -> "ScanProgress":
+        return cls(_isatty(sys.stderr) and not getattr(args, "quiet", False))
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        import time
+
+        self.counts[what] = f"{done}/{total}" if total is not None else str(done)
+        if self.live is None:
+            if time.monotonic() - self.started < self.DELAY:
+                return
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(stderr=True), transient=True, auto_refresh=False)
+            self.live.start()
+        from rich.text import Text
+
+        line = "reading: " + " · ".join(f"{name} {count}" for name, count in self.counts.items())
+        self.live.update(Text(line, style="dim"), refresh=True)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-             probe: bool = False, probe_timeout: float = 3.0) -> ScanResult:
+             probe: bool = False, probe_timeout: float = 3.0, progress: "ScanProgress | None" = None) -> ScanResult:
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
     from . import collect, engine
 
-    inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout)
+    try:
+        inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
+                              probe_timeout=probe_timeout, **({"progress": progress} if progress else {}))
+    finally:
+        if progress is not None:
+            progress.close()
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
@@ -322,7 +398,7 @@ def changes_phrase(count: int) -> str:
 def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
-                      probe_timeout=args.probe_timeout)
+                      probe_timeout=args.probe_timeout, progress=ScanProgress.for_args(args))
     warnings = list(result.warnings)
     out: TextIO
     with _output(args.output) as out:
@@ -352,7 +428,8 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
     clients = clients or make_clients(args)
     classes = FIX_CLASSES[args.fix_class]
     console = report.make_console()
-    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions)
+    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions,
+                    progress=ScanProgress.for_args(args))
     for warning in scan.warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
 
@@ -488,6 +565,11 @@ def describe_error(exc: BaseException) -> str:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
         operation = getattr(exc, "operation_name", "an AWS call")
+        from .collect.calls import not_aws_answer
+
+        odd = not_aws_answer(str(code), message, os.environ.get("AWS_ENDPOINT_URL"), operation)
+        if odd is not None:
+            return odd
         hint = ""
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
             hint = "; grant the permission to the identity edgemedic runs as"
@@ -517,6 +599,7 @@ def main(argv: Sequence[str] | None = None, *, clients: "Clients | None" = None,
             logging.getLogger("botocore").setLevel(logging.INFO)
         if args.command is None:
             raise UsageError(f"choose a command: scan, fix, rules, trace or demo (see {PROG} --help)")
+        check_regions(getattr(args, "regions", ()))
         if args.command == "scan":
             return cmd_scan(args, clients)
         if args.command == "fix":
