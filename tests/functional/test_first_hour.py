@@ -155,3 +155,55 @@ def test_no_progress_without_a_terminal_or_with_quiet(monkeypatch: pytest.Monkey
                                                       capsys: pytest.CaptureFixture) -> None:
     assert _scan_with_stderr(monkeypatch, capsys, io.StringIO()) == ""
     assert _scan_with_stderr(monkeypatch, capsys, _Terminal(), "--quiet") == ""
+
+
+# --------------------------------------------------------------------------------------------- 80 columns
+
+
+def test_scan_table_at_80_columns_keeps_host_names_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgemedic import report
+
+    monkeypatch.setenv("COLUMNS", "80")
+    out = io.StringIO()
+    with Emulator() as emu:
+        clients = emu.clients()
+        scenarios.build(clients)
+        result = cli.run_scan(clients)
+    report.render_table(report.make_console(out), result.findings, result.warnings, result.inventory.distributions)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in out.getvalue()
+    hosts = {d.domain_name for d in result.inventory.distributions}
+    hosts |= {o.domain_name for d in result.inventory.distributions for o in d.origins}
+    named = [h for h in hosts if any(h in line for line in lines)]
+    assert len(named) >= 11  # the six distributions' domains and the API and load balancer hosts findings name
+    for host in hosts:
+        # a host the report names is on one line, whole: never cut, never broken across lines
+        pieces = [line for line in lines if host[:12] in line]
+        assert all(host in line for line in pieces), (host, pieces)
+
+
+def test_rules_at_80_columns_show_whole_urls_and_the_remediation(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    from edgemedic.rules import RULES
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(["rules"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    flat = " ".join(out.split())
+    for rule in RULES:
+        assert f"  Docs: {rule.url}" in lines, rule.id
+        assert f"Remediation: {' '.join(rule.remediation.split())}" in flat, rule.id
+    assert all(len(line.rstrip()) <= 80 for line in lines if "Docs: " not in line)
+
+
+def test_rules_on_a_terminal_are_hyperlinks() -> None:
+    from rich.console import Console
+
+    from edgemedic import report
+    from edgemedic.rules import RULES
+
+    out = io.StringIO()
+    report.render_rules_table(Console(file=out, force_terminal=True, color_system="standard", width=80), RULES[:1])
+    assert f"\x1b]8;id=" in out.getvalue() and f";{RULES[0].url}\x1b\\{RULES[0].url}" in out.getvalue()
