@@ -207,3 +207,32 @@ def test_rules_on_a_terminal_are_hyperlinks() -> None:
     out = io.StringIO()
     report.render_rules_table(Console(file=out, force_terminal=True, color_system="standard", width=80), RULES[:1])
     assert f"\x1b]8;id=" in out.getvalue() and f";{RULES[0].url}\x1b\\{RULES[0].url}" in out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- JSON metadata
+
+
+def test_json_scan_carries_metadata_beside_the_documented_keys(capsys: pytest.CaptureFixture) -> None:
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from edgemedic import report
+
+    with Emulator() as emu:
+        clients = emu.clients()
+        ids = scenarios.build(clients)
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        code = cli.main(["scan", "--format", "json", "--region", "ap-southeast-2"], clients=clients)
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert list(document) == ["findings", "warnings", "metadata"]  # the documented two first, unchanged
+    metadata = document["metadata"]
+    at = datetime.fromisoformat(metadata.pop("generated_at").replace("Z", "+00:00"))
+    assert before <= at <= before + timedelta(minutes=1)
+    assert metadata == {
+        "edgemedic": report.version(),
+        "catalog_version": 2,
+        "accounts": ["123456789012"],  # moto's account, from the distributions' ARNs
+        "regions": ["ap-southeast-2", "eu-west-1", "us-east-1"],  # asked for, and where the origins' APIs live
+        "distributions": list(ids.values()),
+    }

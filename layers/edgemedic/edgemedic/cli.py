@@ -254,6 +254,16 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
 
 
+def regions_read(result: ScanResult, asked: Sequence[str] = ()) -> set[str]:
+    """The API Gateway regions a scan looked in: those asked for, and those of the APIs and domains it read."""
+    from .collect.origins import execute_api_region
+
+    inv = result.inventory
+    found = {region for region, _ in inv.apis} | {d.region for d in inv.custom_domains.values()}
+    found |= {r for d in inv.distributions for o in d.origins if (r := execute_api_region(o.domain_name))}
+    return set(asked) | found
+
+
 def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
     """Each auto/approve finding's own plan diff (what fixing only it would change)."""
     from . import plan
@@ -404,7 +414,9 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
     with _output(args.output) as out:
         if args.format == "json":
             diffs, problems = finding_diffs(result)
-            out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
+            out.write(report.render_json(result.findings, [*warnings, *problems], diffs,
+                                         metadata=report.scan_metadata(result.inventory.distributions,
+                                                                       regions_read(result, args.regions))))
         elif args.format == "sarif":
             import json
 

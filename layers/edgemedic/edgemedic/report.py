@@ -96,14 +96,39 @@ def finding_record(finding: Finding, diff: str | None = None) -> dict[str, Any]:
     }
 
 
+def scan_metadata(distributions: Sequence[Distribution], regions: Iterable[str], *,
+                  at: "datetime | None" = None) -> dict[str, Any]:
+    """What a JSON report says about the scan itself: which edgemedic and catalog, when, which accounts (from the
+    distributions' ARNs), which regions and which distributions were read."""
+    from datetime import datetime, timezone
+
+    from .rules import CATALOG_VERSION
+
+    at = at or datetime.now(timezone.utc)
+    accounts = sorted({d.arn.split(":")[4] for d in distributions if d.arn.count(":") >= 5 and d.arn.split(":")[4]})
+    return {
+        "edgemedic": version(),
+        "catalog_version": CATALOG_VERSION,
+        "generated_at": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "accounts": accounts,
+        "regions": sorted(set(regions)),
+        "distributions": [d.id for d in distributions],
+    }
+
+
 def render_json(findings: Sequence[Finding], warnings: Sequence[str],
-                diffs: Mapping[FindingKey, str | None] | None = None) -> str:
-    """The machine-readable scan: ``{"findings": [...], "warnings": [...]}``."""
+                diffs: Mapping[FindingKey, str | None] | None = None,
+                metadata: Mapping[str, Any] | None = None) -> str:
+    """The machine-readable scan: ``{"findings": [...], "warnings": [...], "metadata": {...}}``.
+
+    ``metadata`` (``scan_metadata``) is a key added beside the original two, so readers of those keep working."""
     diffs = diffs or {}
-    document = {
+    document: dict[str, Any] = {
         "findings": [finding_record(f, diffs.get(f.key)) for f in findings],
         "warnings": list(warnings),
     }
+    if metadata is not None:
+        document["metadata"] = dict(metadata)
     return json.dumps(document, indent=2) + "\n"
 
 
