@@ -132,9 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--region", dest="regions", action="append", default=[], metavar="R",
                        help="a region to search for API Gateway custom domains; repeatable")
 
-    commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
-                        description="Build five broken setups and a healthy one on an in-process emulator, "
-                                    "find what is wrong, fix what is safe, and show what is left.")
+    demo = commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
+                               description="Build five broken setups and a healthy one on an in-process emulator, "
+                                           "find what is wrong, fix what is safe, and show what is left.")
+    demo.add_argument("--verbose", "-v", action="store_true",
+                      help="everything: diffs, CloudTrail events, audit records, the Slack messages")
     return parser
 
 
@@ -528,7 +530,7 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
-    return demo.run(report.make_console())
+    return demo.run(report.make_console(), verbose=args.verbose)
 
 
 # --------------------------------------------------------------------------------------------- plumbing
