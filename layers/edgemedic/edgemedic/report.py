@@ -102,7 +102,7 @@ def scan_metadata(distributions: Sequence[Distribution], regions: Iterable[str],
     distributions' ARNs), which regions and which distributions were read."""
     from datetime import datetime, timezone
 
-    from .rules import CATALOG_VERSION
+    from .rules.terms import CATALOG_VERSION
 
     at = at or datetime.now(timezone.utc)
     accounts = sorted({d.arn.split(":")[4] for d in distributions if d.arn.count(":") >= 5 and d.arn.split(":")[4]})

@@ -4,9 +4,6 @@ from __future__ import annotations
 from ..findings import Rule
 from . import caching, endpoints, headers, protocols, requests, routing, tls
 
-# The version of the pitfall catalog these rules implement (reported in JSON output).
-CATALOG_VERSION = 2
-
 CATALOG_ORDER = (
     "apigw-host-forwarded",
     "apigw-path-unroutable",
@@ -46,4 +43,4 @@ def _registry() -> tuple[Rule, ...]:
 RULES: tuple[Rule, ...] = _registry()
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
-__all__ = ["RULES", "RULES_BY_ID", "CATALOG_ORDER", "CATALOG_VERSION"]
+__all__ = ["RULES", "RULES_BY_ID", "CATALOG_ORDER"]
