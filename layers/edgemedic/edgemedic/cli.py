@@ -527,7 +527,16 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
     return 0 if final.ok else 1
 
 
+DEMO_NEEDS = ("moto", "aws_lambda_powertools", "slack_sdk")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [name for name in DEMO_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"the demo needs its emulator and the Lambda libraries ({', '.join(missing)} missing): "
+                         "pip install 'edgemedic[demo]'")
     from . import demo
 
     return demo.run(report.make_console(), verbose=args.verbose)

@@ -585,7 +585,7 @@ def run(console: "Console", *, verbose: bool = False) -> int:
                 "CloudFront and API Gateway change to the evaluate function, which reads the current config (never "
                 "the event's copy), finds what is wrong and puts auto fixes on a FIFO queue; the apply function, "
                 "the only one allowed to call UpdateDistribution, applies them with If-Match, re-reads and "
-                "verifies. Here those functions (functions/*/app.py, Powertools included) run on the emulator "
+                "verifies. Here those functions (their handlers, Powertools included) run on the emulator "
                 "with the stack's DynamoDB table and SQS queue; each story's change arrives as its CloudTrail "
                 "event.")
             functions = local.fresh_functions(rewire)
