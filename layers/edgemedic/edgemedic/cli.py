@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "html"), default="table",
+                      help="html: one self-contained page with a diagram per distribution (use with --output)")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -285,6 +286,29 @@ def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | Non
     return diffs, problems
 
 
+def html_report(clients: "Clients", result: ScanResult, warnings: list[str], regions: Sequence[str]) -> str:
+    """The page of ``--format html``: findings, their diffs, and each one's before/after trace."""
+    from . import collect, report_html
+    from . import trace as tracing
+    from .rules import RULES
+
+    diffs, problems = finding_diffs(result)
+    traces: dict[report.FindingKey, str] = {}
+    resolver = collect.PolicyResolver(clients.cloudfront())
+    for dist in result.inventory.distributions:
+        own = [f for f in result.findings if f.distribution == dist.id]
+        if not own:
+            continue
+        try:
+            after = tracing.after_fix(dist, result.inventory, own, resolver=resolver).distribution
+            traces.update(tracing.traces_for(dist, result.inventory, own, after=after, evaluated=own))
+        except EdgemedicError as exc:
+            problems.append(f"no traces for {dist.id}: {_one_line(exc)}")
+    metadata = report.scan_metadata(result.inventory.distributions, regions_read(result, regions))
+    return report_html.render_html(result.inventory, result.findings, [*warnings, *problems], diffs=diffs,
+                                   traces=traces, urls={rule.id: rule.url for rule in RULES}, metadata=metadata)
+
+
 class Fixer:
     """Applies the fixes of some classes, distribution by distribution, through ``act.apply.apply_fixes``.
 
@@ -419,6 +443,8 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs,
                                          metadata=report.scan_metadata(result.inventory.distributions,
                                                                        regions_read(result, args.regions))))
+        elif args.format == "html":
+            out.write(html_report(clients, result, [*warnings], args.regions))
         elif args.format == "sarif":
             import json
 
