@@ -436,13 +436,14 @@ def _left_for_a_person(console: "Console", after: Sequence[Finding], story_of: d
 
 
 NEXT = (
-    ("edgemedic scan", "read-only: the findings and diffs above, for your distributions"),
+    ("edgemedic scan", "read-only: the findings above with their evidence, for your distributions (--format html "
+                       "or json adds the diffs)"),
     ("edgemedic fix --dry-run", "the auto fixes as diffs; `edgemedic fix` applies them, asking first"),
-    ("edgemedic fix --class approve", "the approve-class patches, one yes each"),
+    ("edgemedic fix --class approve", "the approve-class patches, asking before each distribution"),
     ("edgemedic trace https://HOST/api/x", "one request followed from the edge to the API: which behavior, what "
                                           "reaches the API, and the rule that explains a failure"),
     ("sam build && sam deploy --guided", "the SAM app you just watched: heals changes as they happen, "
-                                         "approvals in Slack (see the README's Deploy section)"),
+                                         "approvals in Slack (docs/deploy.md)"),
 )
 
 
