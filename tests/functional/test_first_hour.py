@@ -236,3 +236,16 @@ def test_json_scan_carries_metadata_beside_the_documented_keys(capsys: pytest.Ca
         "regions": ["ap-southeast-2", "eu-west-1", "us-east-1"],  # asked for, and where the origins' APIs live
         "distributions": list(ids.values()),
     }
+
+
+def test_fix_plans_at_80_columns_wrap_and_never_cut(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    with Emulator() as emu:
+        clients = emu.clients()
+        ids = scenarios.build(clients, ["iam-signature"])
+        assert cli.main(["fix", "--dry-run", "--distribution", ids["iam-signature"]], clients=clients) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert '+ "OriginRequestPolicyId": "b689b0a8-53d0-40ab-baf2-68738e2966ac (AllViewerExceptHostHeader)",' \
+        in " ".join(out.split())

@@ -390,7 +390,8 @@ def show_plan(console: "Console", built: "Plan") -> None:
     console.print(Text(f"Plan for {built.distribution_id} ({built.fix_class.value}):", style="bold"))
     for line in built.summary:
         console.print(Text(f"  - {line}"))
-    console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default"))
+    console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default",
+                         word_wrap=True))  # at 80 columns a long line wraps, never cut
 
 
 def print_outcome(console: "Console", result: "ApplyResult") -> None:

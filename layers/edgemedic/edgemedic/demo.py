@@ -174,7 +174,8 @@ def _story(console: "Console", story: scenarios.Story, dist_id: str, result: "Sc
             console.print(Text("The auto fix, as the change edgemedic will send:", style="bold"))
             for line in built.summary:
                 console.print(Text(f"  - {line}"))
-            console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default"))
+            console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default",
+                                 word_wrap=True))
 
 
 # --------------------------------------------------------------------------------------------- 2. events
