@@ -8,6 +8,7 @@ policies so that it cannot drift from what the stack grants.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def _resource(value: Any) -> str:
             for name, shown in (("${AWS::Partition}", "aws"), ("${AWS::Region}", "REGION"),
                                 ("${AWS::AccountId}", "ACCOUNT")):
                 text = text.replace(name, shown)
-            return f"`{text}`"
+            return f"`{re.sub(r'[$][{]([A-Za-z0-9]+)[}]', r'<\1>', text)}`"
         if "Fn::If" in value:
             return _resource(value["Fn::If"][1])
     return f"`{value}`"
@@ -70,7 +71,7 @@ def _condition(condition: dict | None) -> str:
     for operator, tests in condition.items():
         for key, values in tests.items():
             shown = ", ".join(f"`{v}`" for v in (values if isinstance(values, list) else [values]))
-            parts.append(f"{key} {operator} {shown}")
+            parts.append(f"{key} ({operator}) {shown}")
     return "; ".join(parts)
 
 
