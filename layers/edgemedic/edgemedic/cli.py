@@ -87,15 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     scope = argparse.ArgumentParser(add_help=False)
     scope.add_argument("--region", dest="regions", action="extend", nargs="+", default=[], metavar="R",
-                       help="regions to search for API Gateway custom domains (execute-api origins are read in "
-                            "their own region); repeatable")
+                       help="only these regions for API Gateway custom domains (default: the configured region "
+                            "and every region with custom domains; execute-api origins are read in their own "
+                            "region); repeatable")
     scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
                        metavar="ID", help="only these distributions (default: every one in the account)")
 
     scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif", "html"), default="table",
-                      help="html: one self-contained page with a diagram per distribution (use with --output)")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit", "html"), default="table",
+                      help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports; "
+                           "html: one self-contained page with a diagram per distribution (use with --output)")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -103,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
     scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    before = scan.add_argument_group("before deploying (no AWS call)")
+    before.add_argument("--template", dest="templates", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="a CloudFormation or SAM template, or a CDK cloud assembly (cdk.out); repeatable")
+    before.add_argument("--parameter", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter value (AWS::Region=... sets the region); repeatable")
+    before.add_argument("--terraform-plan", dest="plans", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
@@ -239,9 +250,11 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
     from . import collect, engine
 
+    # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     try:
         inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                              probe_timeout=probe_timeout, **({"progress": progress} if progress else {}))
+                              probe_timeout=probe_timeout, discover_regions=not regions,
+                              **({"progress": progress} if progress else {}))
     finally:
         if progress is not None:
             progress.close()
@@ -254,7 +267,7 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
                             "`aws cloudfront list-distributions`")
     errors = engine.RuleErrors()
     findings = engine.scan(inv, errors=errors)
-    return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
+    return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
 
 
 def regions_read(result: ScanResult, asked: Sequence[str] = ()) -> set[str]:
@@ -335,8 +348,10 @@ class Fixer:
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
             fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
-            chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
-            built = plan.build_plan(fresh, chosen, classes=self.classes)
+            # Converge: what the planned config would still show (a fix can uncover the next layer) joins the plan.
+            built = plan.converged_plan(
+                fresh, findings, classes=self.classes,
+                evaluate=lambda planned: evaluate_read(dist, planned, etag, self.inv, self.resolver)[1])
             targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
             return built
 
@@ -433,6 +448,10 @@ def changes_phrase(count: int) -> str:
 
 
 def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
+    if args.templates or args.plans:
+        from .sources.command import scan_files
+
+        return scan_files(args)
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
                       probe_timeout=args.probe_timeout, progress=ScanProgress.for_args(args))
@@ -446,12 +465,11 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
                                                                        regions_read(result, args.regions))))
         elif args.format == "html":
             out.write(html_report(clients, result, [*warnings], args.regions))
-        elif args.format == "sarif":
-            import json
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
 
-            from .rules import RULES
-
-            out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+            out.write(formats.render(args.format, result.findings, warnings,
+                                     distributions=[d.id for d in result.inventory.distributions]))
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
