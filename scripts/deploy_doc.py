@@ -58,7 +58,8 @@ def _resource(value: Any) -> str:
             for name, shown in (("${AWS::Partition}", "aws"), ("${AWS::Region}", "REGION"),
                                 ("${AWS::AccountId}", "ACCOUNT")):
                 text = text.replace(name, shown)
-            return f"`{re.sub(r'[$][{]([A-Za-z0-9]+)[}]', r'<\1>', text)}`"
+            text = re.sub(r"[$][{]([A-Za-z0-9]+)[}]", r"<\1>", text)
+            return f"`{text}`"
         if "Fn::If" in value:
             return _resource(value["Fn::If"][1])
     return f"`{value}`"
