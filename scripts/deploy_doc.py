@@ -13,32 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 DOC = ROOT / "docs" / "deploy.md"
 START, END = "<!-- iam:start -->", "<!-- iam:end -->"
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, !If, ...) read into their long form."""
+def load_template(path: Path = TEMPLATE) -> dict:
+    """template.yaml with its short-form tags in long form (cfn-lint's decoder, as the template scan uses)."""
+    from cfnlint.decode import cfn_yaml
 
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
-    name = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _tag)
+    return cfn_yaml.load(str(path))
 
 
 def _resource(value: Any) -> str:
@@ -127,7 +112,7 @@ def main(argv: list[str]) -> int:
     action.add_argument("--update", action="store_true")
     action.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader + tags
+    template = load_template()
     current = DOC.read_text(encoding="utf-8")
     wanted = with_table(current, iam_table(template))
     if args.check:

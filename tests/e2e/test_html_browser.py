@@ -4,18 +4,13 @@ scripts/check_html_report.py does the work (it is also the documented way to che
 no browser is installed."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("check_html_report", ROOT / "scripts" / "check_html_report.py")
-assert spec is not None and spec.loader is not None
-check = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = check
-spec.loader.exec_module(check)
+from builders import load_script
+
+check = load_script("check_html_report")
 
 CHROMIUM = check.browser()
 pytestmark = [pytest.mark.slow,
