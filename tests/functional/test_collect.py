@@ -346,7 +346,7 @@ def test_deleted_api_is_unreadable_with_a_warning(emu, cf):
     assert inv.unreadable == {api_key(REGION, gone): Unreadable(
         f"API {gone} in {REGION}",
         "NotFoundException: no REST, HTTP or WebSocket API has this id "
-        "(deleted, or never existed in this account and region)")}
+        "(deleted, or never existed in this account and region)", gone=True)}  # AWS's own "not found"
     assert inv.warnings == (f"API {gone} in {REGION} could not be read: " + inv.unreadable[api_key(REGION, gone)].reason,)
 
 

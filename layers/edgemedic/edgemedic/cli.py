@@ -388,7 +388,8 @@ def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass]
             result = ApplyResult(dist.id, "nothing-to-do", None, 0, dist.etag, "no findings of this class")
         else:
             try:
-                result = fixer.apply(dist, dry_run=dry_run, confirm=show_then_confirm)
+                refused = scope_refusal(clients, dist, asked=confirm is not None, dry_run=dry_run)
+                result = refused or fixer.apply(dist, dry_run=dry_run, confirm=show_then_confirm)
             except EdgemedicError as exc:
                 result = ApplyResult(dist.id, "failed", None, 0, None, _one_line(exc))
         if show_plans and result.plan is not None and result.plan.config_hash not in shown:
@@ -396,6 +397,21 @@ def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass]
         print_outcome(console, result)
         results.append(result)
     return results
+
+
+def scope_refusal(clients: "Clients", dist: "Distribution", *, asked: bool, dry_run: bool) -> "ApplyResult | None":
+    """The distribution's ``edgemedic:mode`` tag caps ``fix`` as it caps the deployed app (``act.scope``): ``off`` and
+    ``notify`` are never changed; ``approve`` only with a person saying yes (not ``--yes``). None: go ahead."""
+    from .act.apply import ApplyResult
+    from .act.scope import read_scope
+    from .handlers.settings import Mode
+
+    scope = read_scope(clients.cloudfront(), dist.arn)
+    if scope.allows(Mode.AUTO) or dry_run or (asked and scope.allows(Mode.APPROVE)):
+        return None
+    why = (f"{scope.reason}: a person must confirm each plan (run without --yes)" if scope.allows(Mode.APPROVE)
+           else f"{scope.reason}: edgemedic does not change this distribution")
+    return ApplyResult(dist.id, "declined", None, 0, dist.etag, why)
 
 
 def show_plan(console: "Console", built: "Plan") -> None:

@@ -423,6 +423,7 @@ class Unreadable:
 
     what: str  # e.g. "REST API abc123 in eu-west-1"
     reason: str  # e.g. "AccessDenied: apigateway:GET"
+    gone: bool = False  # AWS said it does not exist (NotFound): a fact, unlike a failed read
 
 
 # --------------------------------------------------------------------------------------------- the inventory

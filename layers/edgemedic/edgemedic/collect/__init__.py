@@ -201,7 +201,8 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                     unreadable[custom_domain_key(name)] = Unreadable(
                         f"custom domain behind origin {origin.domain_name}",
                         listing.reason if listing else
-                        f"no API Gateway custom domain in {target.region} has this name or target")
+                        f"no API Gateway custom domain in {target.region} has this name or target",
+                        gone=listing is None)
                 continue
             for api_id in domain.routed_api_ids:
                 apigw.api(domain.region, api_id)
