@@ -60,6 +60,11 @@ def role_actions(role: dict) -> list[str]:
     return actions
 
 
+def hub_statements(function: str) -> list[dict]:
+    hub = load_cfn_yaml(str(ROOT / "template.yaml"))
+    return [s for p in hub["Resources"][function]["Properties"]["Policies"] for s in p["Statement"]]
+
+
 def test_member_roles_are_granted_exactly_what_edgemedic_calls_through_them(member: dict) -> None:
     from edgemedic.act.scope import TAG_ACTIONS
 
@@ -73,6 +78,8 @@ def test_member_roles_are_granted_exactly_what_edgemedic_calls_through_them(memb
     update = [s for p in apply["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
               if s.get("Action") == ["cloudfront:UpdateDistribution"]]
     assert sub(update[0]["Resource"]) == f"arn:aws:cloudfront::{MEMBER}:distribution/*"
+    hub_update = next(s for s in hub_statements("ApplyFunction") if s.get("Sid") == "UpdateDistributions")
+    assert update[0]["Condition"] == hub_update["Condition"]  # the scoping tag holds in every account
     # The read role changes nothing.
     assert not any(a.startswith("cloudfront:") and not a.startswith(("cloudfront:Get", "cloudfront:List"))
                    for a in role_actions(read))
