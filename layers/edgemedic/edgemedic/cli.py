@@ -136,11 +136,15 @@ class ScanResult:
     findings: list[Finding]
     warnings: list[str]
 
+    _by_id: "dict[str, Distribution] | None" = dataclasses.field(default=None, init=False, repr=False,
+                                                                 compare=False)
+
     def distribution(self, distribution_id: str) -> "Distribution | None":
-        for dist in self.inventory.distributions:
-            if dist.id == distribution_id:
-                return dist
-        return None
+        if self._by_id is None:  # an index, built on first use: one look-up per finding, not a search
+            self._by_id = {}
+            for dist in self.inventory.distributions:
+                self._by_id.setdefault(dist.id, dist)
+        return self._by_id.get(distribution_id)
 
 
 def make_clients(args: argparse.Namespace) -> "Clients":
@@ -179,21 +183,27 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
 
 
 def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
-    """Each auto/approve finding's own plan diff (what fixing only it would change)."""
+    """Each auto/approve finding's own plan diff (what fixing only it would change).
+
+    One planner per distribution: its config is shaped, hashed and rendered once and shared by its findings."""
     from . import plan
 
     diffs: dict[report.FindingKey, str | None] = {}
     problems: list[str] = []
+    planners: dict[str, plan.Planner] = {}
     for finding in result.findings:
-        dist = result.distribution(finding.distribution)
-        if dist is None or not finding.fix.changes:
+        if not finding.fix.changes:
             continue
+        planner = planners.get(finding.distribution)
+        if planner is None:
+            dist = result.distribution(finding.distribution)
+            if dist is None:
+                continue
+            planner = planners[finding.distribution] = plan.Planner.for_distribution(dist)
         try:
-            built = plan.build_plan(dist, [finding], classes=ALL_CLASSES)
+            diffs[finding.key] = planner.diff([finding], classes=ALL_CLASSES)
         except EdgemedicError as exc:
             problems.append(f"no diff for {finding.rule} on {finding.distribution}: {_one_line(exc)}")
-            continue
-        diffs[finding.key] = built.diff if built is not None else None
     return diffs, problems
 
 
