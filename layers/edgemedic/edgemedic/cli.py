@@ -165,11 +165,15 @@ def make_clients(args: argparse.Namespace) -> "Clients":
 
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
              probe: bool = False, probe_timeout: float = 3.0) -> ScanResult:
-    """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
+    """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings.
+
+    A scan of the whole account takes the distributions from the ListDistributions pages (no config read per
+    distribution): what writes (``fix``) reads the config and ETag again before planning, and the json output
+    reads the configs of the distributions it shows diffs for (:func:`finding_diffs`)."""
     from . import collect, engine
 
     inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout)
+                          probe_timeout=probe_timeout, from_summaries=True)
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
@@ -182,24 +186,42 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
 
 
-def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
+def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
+                  ) -> tuple[dict[report.FindingKey, str | None], list[str]]:
     """Each auto/approve finding's own plan diff (what fixing only it would change).
 
-    One planner per distribution: its config is shaped, hashed and rendered once and shared by its findings."""
-    from . import plan
+    One planner per distribution: its config is shaped, hashed and rendered once and shared by its findings. A
+    distribution taken from its ListDistributions summary has no CallerReference, DefaultRootObject or Logging:
+    its whole config is read first (only for distributions with such findings), so the diff is the one ``fix``
+    shows."""
+    from . import collect, plan
 
     diffs: dict[report.FindingKey, str | None] = {}
     problems: list[str] = []
-    planners: dict[str, plan.Planner] = {}
-    for finding in result.findings:
-        if not finding.fix.changes:
-            continue
+    wanted = [f for f in result.findings if f.fix.changes]
+    partial = {f.distribution for f in wanted if (d := result.distribution(f.distribution)) is not None
+               and not collect.has_full_config(d)}
+    configs = collect.read_configs(clients, sorted(partial)) if partial and clients is not None else {}
+    planners: dict[str, plan.Planner | str] = {}
+    for finding in wanted:
         planner = planners.get(finding.distribution)
         if planner is None:
             dist = result.distribution(finding.distribution)
             if dist is None:
                 continue
-            planner = planners[finding.distribution] = plan.Planner.for_distribution(dist)
+            full = configs.get(dist.id)
+            if isinstance(full, str):
+                planner = f"its config could not be read: {full}"
+            elif full is not None:
+                planner = plan.Planner(dist.id, full[0], full[1], plan.custom_policy_names(dist))
+            elif collect.has_full_config(dist):
+                planner = plan.Planner.for_distribution(dist)
+            else:
+                planner = "its config was not read"
+            planners[finding.distribution] = planner
+        if isinstance(planner, str):
+            problems.append(f"no diff for {finding.rule} on {finding.distribution}: {planner}")
+            continue
         try:
             diffs[finding.key] = planner.diff([finding], classes=ALL_CLASSES)
         except EdgemedicError as exc:
@@ -317,7 +339,7 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
     out: TextIO
     with _output(args.output) as out:
         if args.format == "json":
-            diffs, problems = finding_diffs(result)
+            diffs, problems = finding_diffs(result, clients)
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
         elif args.format == "sarif":
             import json

@@ -562,7 +562,7 @@ def render_diff(distribution_id: str, before: Mapping[str, Any], after: Mapping[
 # --------------------------------------------------------------------------------------------- entry points
 
 
-def _custom_policy_names(dist: Distribution | None) -> dict[str, str]:
+def custom_policy_names(dist: Distribution | None) -> dict[str, str]:
     names: dict[str, str] = {}
     for behavior in dist.behaviors if dist else ():
         for policy in (behavior.cache_policy, behavior.origin_request_policy):
@@ -586,7 +586,7 @@ class Planner:
 
     @classmethod
     def for_distribution(cls, dist: Distribution) -> "Planner":
-        return cls(dist.id, dist.config, dist.etag, _custom_policy_names(dist))
+        return cls(dist.id, dist.config, dist.etag, custom_policy_names(dist))
 
     @property
     def config_hash(self) -> str:

@@ -2,7 +2,9 @@
 
     inv = collect(Clients.from_environment(), regions=["eu-west-1"])
 
-Order of work: list the distributions (or get the ones asked for) and read each config with its ETag; list the
+Order of work: list the distributions (or get the ones asked for) and read each config with its ETag (or, for a
+read-only scan, ``from_summaries=True``: take each distribution from its ListDistributions summary, which carries
+every field the rules read, and read no config; see :func:`config_from_summary`); list the
 API Gateway custom domains of the regions involved (those given, and those of ``execute-api`` origins); build the
 distribution models (policies resolved, origins classified); read each API behind an API origin once; read load
 balancer origins (listeners, ACM certificates, Route 53 names); optionally probe HTTPS custom origins over TLS.
@@ -35,7 +37,8 @@ from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
 from .probe import probe_all
 
-__all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targets", "reread_distribution"]
+__all__ = ["PolicyResolver", "collect", "config_from_summary", "distribution_from_config", "has_full_config",
+           "probe_targets", "read_configs", "reread_distribution"]
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 _CONFIG_READERS = 4
@@ -49,8 +52,44 @@ def _access_error(problem: ResourceUnreadable, permission: str) -> AccessError:
                        "edgemedic runs as (see template.yaml for the full read-only policy).")
 
 
-def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
-                        warnings: list[str]) -> list[tuple[dict, dict, str]]:
+def config_from_summary(cloudfront: Any, summary: Mapping) -> dict:
+    """The DistributionConfig fields of a ListDistributions ``DistributionSummary``.
+
+    A summary carries Aliases, Origins, OriginGroups, DefaultCacheBehavior, CacheBehaviors, CustomErrorResponses,
+    Comment, PriceClass, Enabled, ViewerCertificate, Restrictions, WebACLId, HttpVersion, IsIPV6Enabled, Staging
+    (CloudFront API reference, DistributionSummary): everything the rules read. It lacks CallerReference,
+    DefaultRootObject, Logging, ContinuousDeploymentPolicyId, TenantConfig and CacheTagConfig, so such a config
+    is for evaluating only: a fix reads the whole config and its ETag again before planning (act.apply)."""
+    members = cloudfront.meta.service_model.shape_for("DistributionConfig").members
+    return {key: value for key, value in summary.items() if key in members}
+
+
+def has_full_config(dist: Distribution) -> bool:
+    """Whether ``dist.config`` is a whole DistributionConfig (CallerReference is required in one and always
+    returned by GetDistributionConfig), not the part a summary carries."""
+    return "CallerReference" in dist.config
+
+
+def read_configs(clients: Clients, distribution_ids: Sequence[str]) -> dict[str, tuple[dict, str] | str]:
+    """GetDistributionConfig for each id, a few at once: id -> (config, ETag), or the reason it was not read."""
+    cloudfront = clients.cloudfront()
+
+    def read(dist_id: str) -> tuple[dict, str] | str:
+        try:
+            answer = call(f"distribution {dist_id}", cloudfront.get_distribution_config, Id=dist_id)
+        except ResourceUnreadable as problem:
+            if problem.access_denied:
+                raise _access_error(problem, "cloudfront:GetDistributionConfig") from problem
+            return f"distribution {dist_id} skipped: {problem.code}: {problem.message}"
+        return answer["DistributionConfig"], answer["ETag"]
+
+    ids = list(dict.fromkeys(distribution_ids))
+    with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
+        return dict(zip(ids, pool.map(read, ids)))
+
+
+def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str], warnings: list[str],
+                        from_summaries: bool = False) -> list[tuple[dict, dict, str]]:
     """(summary, config, etag) for each distribution to scan."""
     found: list[tuple[dict, dict, str]] = []
     if distribution_ids:
@@ -74,6 +113,9 @@ def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
         if problem.code in _CONNECTION_ERRORS:
             hint = " (check the network, AWS_ENDPOINT_URL and the region)"
         raise ReadError(f"cannot list CloudFront distributions: {problem.code}: {problem.message}{hint}") from problem
+    if from_summaries:
+        return [({k: summary.get(k, "") for k in _SUMMARY_KEYS}, config_from_summary(cloudfront, summary),
+                 summary.get("ETag") or "") for summary in summaries]
 
     def read(summary: dict) -> tuple[dict, dict, str] | str:
         dist_id = summary["Id"]
@@ -124,11 +166,15 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-            probe: bool = False, probe_timeout: float = 3.0) -> Inventory:
-    """Read everything the rules need. See the module docstring for what is read and how failures are kept."""
+            probe: bool = False, probe_timeout: float = 3.0, from_summaries: bool = False) -> Inventory:
+    """Read everything the rules need. See the module docstring for what is read and how failures are kept.
+
+    ``from_summaries`` (read-only scans of the whole account): distributions come from the ListDistributions pages
+    alone, their configs partial (:func:`has_full_config` is false) and their ETags empty unless the summary has one.
+    """
     warnings: list[str] = []
     cloudfront = clients.cloudfront()
-    raw = _read_distributions(cloudfront, distribution_ids, warnings)
+    raw = _read_distributions(cloudfront, distribution_ids, warnings, from_summaries)
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
