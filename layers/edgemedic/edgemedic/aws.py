@@ -7,10 +7,10 @@ CloudFront's control plane is global and lives in us-east-1. ``AWS_ENDPOINT_URL`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:  # boto3 is imported when the first session or client is made (~100 ms), not with this module
+    import boto3
 
 CLOUDFRONT_REGION = "us-east-1"
 DEFAULT_MAX_ATTEMPTS = 5
@@ -27,6 +27,8 @@ class Clients:
 
     @classmethod
     def from_environment(cls, profile: str | None = None, region: str | None = None) -> "Clients":
+        import boto3.session
+
         return cls(boto3.session.Session(profile_name=profile, region_name=region))
 
     @property
@@ -37,6 +39,8 @@ class Clients:
         region = region or self.default_region
         key = (service, region)
         if key not in self._cache:
+            from botocore.config import Config
+
             config = Config(
                 retries={"mode": "standard", "max_attempts": self.max_attempts},
                 user_agent_extra=self.user_agent_extra,

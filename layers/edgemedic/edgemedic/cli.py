@@ -22,12 +22,16 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
-from . import report
 from .errors import CredentialsError, EdgemedicError, NotFoundError
-from .findings import Finding, FixClass, Severity
+from .lazy import lazy_module
+
+# Imported on first use: `--help` and usage errors need neither rich nor the model (issue 14: start-up).
+report = lazy_module("edgemedic.report")
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .findings import Finding, FixClass
 
     from .act.apply import ApplyResult
     from .aws import Clients
@@ -36,8 +40,8 @@ if TYPE_CHECKING:
 
 PROG = "edgemedic"
 FAIL_ON_NEVER = "never"
-FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
-ALL_CLASSES = frozenset(FixClass)
+FIX_CLASS_NAMES = ("auto", "approve")  # the FixClass values `fix --class` takes
+SEVERITY_NAMES = ("critical", "high", "medium", "low")  # the Severity values, most severe first
 
 STATUS_TEXT = {
     "applied": "applied",
@@ -63,6 +67,14 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------------- the parser
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version is looked up only when asked for (importlib.metadata is not free)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"{PROG} {report.version()}", file=sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: the credential chain)")
@@ -71,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, parents=[common], description=(
         "Finds and heals misconfigurations of CloudFront in front of API Gateway."))
-    parser.add_argument("--version", action="version", version=f"{PROG} {report.version()}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show program's version number and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scope = argparse.ArgumentParser(add_help=False)
@@ -85,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Read every distribution and the APIs behind it; change nothing.")
     scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
-    scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
-                      default=Severity.LOW.value,
+    scan.add_argument("--fail-on", choices=(*SEVERITY_NAMES, FAIL_ON_NEVER), default="low",
                       help="exit 1 when a finding is at least this severe (default: low; 'never' always exits 0)")
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
@@ -95,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
                                           "(asks first unless --yes).")
-    fix.add_argument("--class", dest="fix_class", choices=tuple(FIX_CLASSES), default="auto",
+    fix.add_argument("--class", dest="fix_class", choices=FIX_CLASS_NAMES, default="auto",
                      help="auto: safe fixes (default); approve: patches a person should say yes to")
     fix.add_argument("--dry-run", action="store_true", help="show the plans, send nothing")
     fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
@@ -195,6 +207,7 @@ def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
     its whole config is read first (only for distributions with such findings), so the diff is the one ``fix``
     shows."""
     from . import collect, plan
+    from .findings import FixClass
 
     diffs: dict[report.FindingKey, str | None] = {}
     problems: list[str] = []
@@ -223,7 +236,7 @@ def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
             problems.append(f"no diff for {finding.rule} on {finding.distribution}: {planner}")
             continue
         try:
-            diffs[finding.key] = planner.diff([finding], classes=ALL_CLASSES)
+            diffs[finding.key] = planner.diff([finding], classes=frozenset(FixClass))
         except EdgemedicError as exc:
             problems.append(f"no diff for {finding.rule} on {finding.distribution}: {_one_line(exc)}")
     return diffs, problems
@@ -352,6 +365,8 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
     if args.fail_on == FAIL_ON_NEVER:
         return 0
+    from .findings import Severity
+
     threshold = Severity(args.fail_on)
     return 1 if any(f.severity.at_least(threshold) for f in result.findings) else 0
 
@@ -362,7 +377,9 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
         raise UsageError("not asking for confirmation without a terminal: pass --yes to apply, "
                          "or --dry-run to only show the plans")
     clients = clients or make_clients(args)
-    classes = FIX_CLASSES[args.fix_class]
+    from .findings import FixClass
+
+    classes = frozenset({FixClass(args.fix_class)})
     console = report.make_console()
     scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions)
     for warning in scan.warnings:

@@ -35,7 +35,6 @@ from .calls import ResourceUnreadable, call, paginate
 from .cloudfront import PolicyResolver, distribution_from_config
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
-from .probe import probe_all
 
 __all__ = ["PolicyResolver", "collect", "config_from_summary", "distribution_from_config", "has_full_config",
            "probe_targets", "read_configs", "reread_distribution"]
@@ -217,7 +216,11 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     if lb_names:
         lbs.read(lb_names)
 
-    probes = probe_all(probe_targets(distributions), timeout=probe_timeout) if probe else {}
+    probes: dict = {}
+    if probe:
+        from .probe import probe_all  # late: ssl and certifi only when probing
+
+        probes = probe_all(probe_targets(distributions), timeout=probe_timeout)
     unreadable.update(apigw.unreadable)
     unreadable.update(lbs.unreadable)
     return Inventory(

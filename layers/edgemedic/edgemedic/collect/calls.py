@@ -6,18 +6,13 @@ that is gone only makes that one resource :class:`~edgemedic.model.Unreadable`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, TypeVar
-
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from ..errors import CredentialsError, ThrottledError
 from ..model import Unreadable
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 T = TypeVar("T")
 
@@ -65,6 +60,15 @@ def error_code(error: ClientError) -> tuple[str, str]:
 
 def call(what: str, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Call ``operation``; raise ResourceUnreadable for per-resource problems, typed errors for the rest."""
+    # late: botocore's exceptions module pulls in urllib3 (~30 ms), which commands that call no AWS never need
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     try:
         return operation(*args, **kwargs)
     except ClientError as error:
