@@ -69,3 +69,52 @@ def test_json_reads_the_config_of_each_distribution_it_shows_a_diff_for(seeded):
     assert ids["clean"] not in fixable and with_diffs <= fixable
     assert emu.calls[("cloudfront", "GetDistributionConfig")] == len(fixable)
     assert emu.calls[("cloudfront", "GetDistribution")] == 0
+
+
+def test_each_api_is_read_once_from_the_regions_listings(seeded):
+    emu, _ = seeded
+    emu.calls.clear()
+    inv = collect.collect(emu.clients(), from_summaries=True)
+    rest = [a for a in inv.apis.values() if a.protocol.value == "REST"]
+    v2 = [a for a in inv.apis.values() if a.protocol.value != "REST"]
+    assert rest and v2
+    regions = {region for region, _ in inv.apis}
+    assert emu.calls[("apigateway", "GetRestApis")] == len(regions)
+    assert emu.calls[("apigatewayv2", "GetApis")] == len(regions)
+    assert emu.calls[("apigateway", "GetRestApi")] == emu.calls[("apigatewayv2", "GetApi")] == 0
+    assert emu.calls[("apigateway", "GetStages")] == emu.calls[("apigateway", "GetResources")] == len(rest)
+    assert emu.calls[("apigatewayv2", "GetRoutes")] == len(v2)
+    # No method of the seed stories names an authorizer: GetAuthorizers is not called.
+    assert not any(m.authorizer_id for a in rest for r in a.resources for m in r.methods)
+    assert emu.calls[("apigateway", "GetAuthorizers")] == 0
+
+
+def test_apis_are_read_by_id_where_listing_them_is_not_allowed(seeded):
+    from edgemedic.emulator import _ShortCircuit
+
+    emu, _ = seeded
+    expected = collect.collect(emu.clients(), from_summaries=True)
+
+    def deny(**_: object) -> tuple:
+        return _ShortCircuit.error("AccessDeniedException", "not allowed to list", 403)
+
+    for event in ("before-call.apigateway.GetRestApis", "before-call.apigatewayv2.GetApis"):
+        emu.session.events.register(event, deny, unique_id=f"deny-{event}")
+    try:
+        emu.calls.clear()
+        clients = emu.clients()
+        inv = collect.collect(clients, from_summaries=True)
+    finally:
+        for event in ("before-call.apigateway.GetRestApis", "before-call.apigatewayv2.GetApis"):
+            emu.session.events.unregister(event, unique_id=f"deny-{event}")
+    assert inv.apis == expected.apis and inv.unreadable == expected.unreadable
+    assert emu.calls[("apigateway", "GetRestApi")] == len(inv.apis)  # v2 ids: a NotFound first, then GetApi
+    assert emu.calls[("apigatewayv2", "GetApi")] == sum(1 for a in inv.apis.values() if a.protocol.value != "REST")
+
+
+def test_api_gateway_clients_retry_adaptively(seeded):
+    emu, _ = seeded
+    clients = emu.clients()
+    assert clients.apigateway("eu-west-1").meta.config.retries["mode"] == "adaptive"
+    assert clients.apigatewayv2("eu-west-1").meta.config.retries["mode"] == "adaptive"
+    assert clients.cloudfront().meta.config.retries["mode"] == "standard"

@@ -1,7 +1,9 @@
 """boto3 clients for edgemedic, created on demand from one session (nothing happens at import time).
 
 Retries use botocore's ``standard`` mode (exponential backoff with jitter on Throttling and 5xx), so throttling
-is retried by the library made for it; edgemedic turns what is left into a ``ThrottledError``.
+is retried by the library made for it; edgemedic turns what is left into a ``ThrottledError``. API Gateway's
+clients use the ``adaptive`` mode (standard plus a client-side rate limiter that slows down when throttled), as its
+control plane throttles at a few requests per second and its APIs are read by several threads at once.
 CloudFront's control plane is global and lives in us-east-1. ``AWS_ENDPOINT_URL`` is honoured by botocore itself.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ if TYPE_CHECKING:  # boto3 is imported when the first session or client is made 
 
 CLOUDFRONT_REGION = "us-east-1"
 DEFAULT_MAX_ATTEMPTS = 5
+ADAPTIVE_RETRY_SERVICES = frozenset({"apigateway", "apigatewayv2"})
 
 
 @dataclass
@@ -42,7 +45,8 @@ class Clients:
             from botocore.config import Config
 
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                retries={"mode": "adaptive" if service in ADAPTIVE_RETRY_SERVICES else "standard",
+                         "max_attempts": self.max_attempts},
                 user_agent_extra=self.user_agent_extra,
                 connect_timeout=5,
                 read_timeout=30,

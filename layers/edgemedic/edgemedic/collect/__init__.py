@@ -189,6 +189,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
             warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
 
     lb_names: set[str] = set()
+    api_keys: list[tuple[str, str]] = []  # every API behind an origin, read once below
     for dist in distributions:
         for origin in dist.origins:
             if origin.kind is OriginKind.LOAD_BALANCER:
@@ -197,7 +198,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
             if target is None:
                 continue
             if target.via == "execute-api" and target.api_id:
-                apigw.api(target.region, target.api_id)
+                api_keys.append((target.region, target.api_id))
                 continue
             domain = apigw.domains(target.region).get((target.domain_name or "").lower())
             if domain is None:
@@ -209,8 +210,8 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                         listing.reason if listing else
                         f"no API Gateway custom domain in {target.region} has this name or target")
                 continue
-            for mapping in domain.mappings:
-                apigw.api(domain.region, mapping.api_id)
+            api_keys.extend((domain.region, mapping.api_id) for mapping in domain.mappings)
+    apigw.read_apis(api_keys)
 
     lbs = LoadBalancerReader(clients)
     if lb_names:
