@@ -487,9 +487,10 @@ def _scalar(key: str | None, value: Any) -> str:
 class _Lines:
     """A config as the lines of ``json.dumps(_annotated(config), sort_keys=True, indent=2, default=str)``.
 
-    The lines of a base config are kept part by part (each behavior, origin...). A config planned from that base
-    shares most of its parts with it: a part equal to the base's part at the same place takes the base's lines,
-    so only the parts a fix changed are encoded again (the pure-Python indenting encoder is the slow part).
+    The lines of a base config are kept part by part (each behavior, origin...), indented for where the part sits.
+    A config planned from that base shares most of its parts with it: a part equal to the base's part at the same
+    place takes the base's lines, so only the parts a fix changed are encoded again (the pure-Python indenting
+    encoder is the slow part) and nothing is re-indented.
     """
 
     _DEPTH = 3  # parts below this depth are encoded whole
@@ -503,10 +504,12 @@ class _Lines:
         return self._render(config, self.base, 0)
 
     def _render(self, value: Any, ref: Any, depth: int) -> list[str]:
+        """The lines of ``value`` at ``depth``: the first as it follows a key, the others fully indented."""
         if ref is not None:
             known = self._memo.get(id(ref))
             if known is not None and known[0] is ref and (value is ref or value == ref):
                 return known[1]
+        inner = "  " * (depth + 1)
         if isinstance(value, dict) and value and depth < self._DEPTH:
             lines = ["{"]
             keys = sorted(value)
@@ -514,16 +517,16 @@ class _Lines:
             refs = ref if isinstance(ref, dict) else {}
             for i, key in enumerate(keys):
                 item = value[key]
-                head = f"  {json.dumps(key)}: "
+                head = f"{inner}{json.dumps(key)}: "
                 if isinstance(item, (dict, list)):
                     sub = self._render(item, refs.get(key), depth + 1)
                     lines.append(head + sub[0])
-                    lines.extend("  " + line for line in sub[1:])
+                    lines.extend(sub[1:])
                 else:
                     lines.append(head + _scalar(key, item))
                 if i < last:
                     lines[-1] += ","
-            lines.append("}")
+            lines.append("  " * depth + "}")
         elif isinstance(value, list) and value and depth < self._DEPTH:
             lines = ["["]
             refs_list = ref if isinstance(ref, list) else []
@@ -531,15 +534,18 @@ class _Lines:
             for i, item in enumerate(value):
                 if isinstance(item, (dict, list)):
                     sub = self._render(item, refs_list[i] if i < len(refs_list) else None, depth + 1)
-                    lines.append("  " + sub[0])
-                    lines.extend("  " + line for line in sub[1:])
+                    lines.append(inner + sub[0])
+                    lines.extend(sub[1:])
                 else:
-                    lines.append("  " + _scalar(None, item))
+                    lines.append(inner + _scalar(None, item))
                 if i < last:
                     lines[-1] += ","
-            lines.append("]")
+            lines.append("  " * depth + "]")
         else:
             lines = json.dumps(_annotated(value), sort_keys=True, indent=2, default=str).splitlines()
+            if depth and len(lines) > 1:
+                outer = "  " * depth
+                lines[1:] = [outer + line for line in lines[1:]]
         if ref is None and isinstance(value, (dict, list)):  # a part of the base: remember its lines
             self._memo[id(value)] = (value, lines)
         return lines
