@@ -44,7 +44,10 @@ import scan as account  # noqa: E402  (the benchmark account)
 PROWLER = HERE / ".venv-prowler" / "bin" / "prowler"
 EDGEMEDIC = ROOT / ".venv" / "bin" / "edgemedic"
 REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP/[\d.]+" (\d{3})')
-_ID = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9-]{6,}$")
+# Path segments kept as they are when counting requests; any other segment is an id.
+_WORDS = frozenset({"2020-05-31", "distribution", "config", "tagging", "restapis", "resources", "methods", "stages",
+                    "authorizers", "domainnames", "basepathmappings", "v2", "apis", "routes", "apimappings",
+                    "integrations", "deployments", "cache-policy", "origin-request-policy", ""})
 
 
 @dataclass
@@ -112,7 +115,7 @@ class MotoProcess:
         calls: Counter = Counter()
         for verb, path, _status in REQUEST.findall(text):
             path = path.split("?")[0]
-            parts = ["{id}" if _ID.match(p) else p for p in path.split("/")]
+            parts = [p if p in _WORDS or p.isupper() else "{id}" for p in path.split("/")]
             calls[f"{verb} {'/'.join(parts)}"] += 1
         return calls
 
@@ -179,19 +182,27 @@ def measure(size: int, rounds: int, prowler: bool, workdir: Path) -> tuple[list[
     return list(results.values()), {"setup_s": round(setup, 1), "apis": apis, "load": loads}
 
 
-def table(all_results: dict[int, list[Result]], meta: dict[int, dict]) -> str:
-    lines = ["| N distributions (APIs) | tool | median s | ms / distribution | x floor | calls | calls / distribution "
-             "| runs |", "|---|---|---|---|---|---|---|---|"]
-    for size, results in sorted(all_results.items()):
-        floor = next((r.median for r in results if r.tool == "floor"), None)
-        for r in results:
-            if not r.samples:
+def _api_calls(calls: dict) -> int:
+    return sum(n for request, n in calls.items() if "/restapis" in request or "/v2/" in request
+               or request.endswith("/domainnames"))
+
+
+def table(record: dict) -> str:
+    """The README's table from a compare.json record."""
+    lines = ["| N (APIs) | tool | median s | ms / distribution | x floor | AWS calls | calls / distribution | "
+             "API Gateway calls / API | runs |", "|---|---|---|---|---|---|---|---|---|"]
+    for size, entry in sorted(record.items(), key=lambda item: int(item[0])):
+        n, apis = int(size), entry["meta"]["apis"]
+        medians = {tool: statistics.median(r["seconds"]) for tool, r in entry["tools"].items() if r["seconds"]}
+        floor = medians.get("floor")
+        for tool, r in entry["tools"].items():
+            if tool not in medians:
                 continue
-            ratio = f"{r.median / floor:.2f}" if floor else "-"
-            failed = sum(not s.ok for s in r.samples)
-            runs = f"{len(r.samples)}" + (f" ({failed} failed)" if failed else "")
-            lines.append(f"| {size} ({meta[size]['apis']}) | {r.tool} | {r.median:.2f} | "
-                         f"{r.median / size * 1000:.1f} | {ratio} | {r.calls} | {r.calls / size:.2f} | {runs} |")
+            median, calls = medians[tool], sum(r["calls"].values())
+            ratio = f"{median / floor:.2f}" if floor else "-"
+            runs = f"{len(r['seconds'])}" + (f" ({len(r['failed'])} failed)" if r["failed"] else "")
+            lines.append(f"| {n} ({apis}) | {tool} | {median:.2f} | {median / n * 1000:.1f} | {ratio} | {calls} | "
+                         f"{calls / n:.2f} | {_api_calls(r['calls']) / apis:.2f} | {runs} |")
     return "\n".join(lines)
 
 
@@ -202,7 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prowler", action="store_true")
     parser.add_argument("--prowler-sizes", type=int, nargs="+", default=None,
                         help="run Prowler only at these sizes (default: every size)")
+    parser.add_argument("--table-from", type=Path, metavar="JSON",
+                        help="only print the table of an earlier run's compare.json")
     args = parser.parse_args(argv)
+    if args.table_from:
+        print(table(json.loads(args.table_from.read_text())))
+        return 0
     out = HERE / ".results"
     out.mkdir(exist_ok=True)
     all_results: dict[int, list[Result]] = {}
@@ -217,14 +233,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"N={size} {r.tool}: calls by request: {dict(sorted(r.samples[-1].calls.items()))}",
                       file=sys.stderr)
             shutil.rmtree(workdir / "prowler", ignore_errors=True)
-    text = table(all_results, meta)
-    print(text)
-    print("\nload average (1/5/15 min) before and after each round: " +
-          "; ".join(f"N={s}: {' | '.join(m['load'])}" for s, m in meta.items()))
     record = {str(size): {"meta": meta[size], "tools": {r.tool: {
         "seconds": [round(s.seconds, 3) for s in r.samples], "calls": dict(r.samples[-1].calls) if r.samples else {},
         "failed": [s.note for s in r.samples if not s.ok]} for r in results}} for size, results in all_results.items()}
     (out / "compare.json").write_text(json.dumps(record, indent=2))
+    print(table(record))
+    print("\nload average (1/5/15 min) before and after each round: " +
+          "; ".join(f"N={s}: {' | '.join(m['load'])}" for s, m in meta.items()))
     return 0
 
 

@@ -17,6 +17,7 @@ from edgemedic import policies, scenarios
 from edgemedic.aws import Clients
 from edgemedic.emulator import Emulator
 from edgemedic.model import ALL_METHODS, GET_HEAD
+from test_collect import HOST_CACHE_POLICY, VERSION_ORP  # the custom policies of the collect tests
 
 SEED = 20261201
 REGIONS = ("us-east-1", "eu-west-1")
@@ -24,21 +25,6 @@ PATTERNS = ("/api/*", "/api/v1/*", "/users*", "/orders/*", "/items/*", "/ws", "*
             "/v2/*", "/api/v1/admin/*", "/health")
 METHOD_SETS = (GET_HEAD, ("GET", "HEAD", "OPTIONS"), ALL_METHODS)
 VIEWERS = ("redirect-to-https", "https-only", "allow-all")
-HOST_CACHE_POLICY = {
-    "Name": "api-host-key", "Comment": "", "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 1,
-    "ParametersInCacheKeyAndForwardedToOrigin": {
-        "EnableAcceptEncodingGzip": False,
-        "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 2, "Items": ["Host", "Authorization"]}},
-        "CookiesConfig": {"CookieBehavior": "none"},
-        "QueryStringsConfig": {"QueryStringBehavior": "whitelist", "QueryStrings": {"Quantity": 1, "Items": ["id"]}},
-    },
-}
-VERSION_ORP = {
-    "Name": "api-version", "Comment": "",
-    "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": {"Quantity": 1, "Items": ["X-Api-Version"]}},
-    "CookiesConfig": {"CookieBehavior": "none"}, "QueryStringsConfig": {"QueryStringBehavior": "all"},
-}
-
 
 def _http_api(clients: Clients, region: str, n: int) -> str:
     v2 = clients.apigatewayv2(region)

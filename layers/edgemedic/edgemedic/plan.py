@@ -510,37 +510,28 @@ class _Lines:
             if known is not None and known[0] is ref and (value is ref or value == ref):
                 return known[1]
         inner = "  " * (depth + 1)
-        if isinstance(value, dict) and value and depth < self._DEPTH:
-            lines = ["{"]
-            keys = sorted(value)
-            last = len(keys) - 1
-            refs = ref if isinstance(ref, dict) else {}
-            for i, key in enumerate(keys):
-                item = value[key]
-                head = f"{inner}{json.dumps(key)}: "
+        if isinstance(value, (dict, list)) and value and depth < self._DEPTH:
+            if isinstance(value, dict):
+                refs = ref if isinstance(ref, dict) else {}
+                parts = [(key, value[key], refs.get(key)) for key in sorted(value)]
+                brackets = "{}"
+            else:
+                refs_list = ref if isinstance(ref, list) else []
+                parts = [(None, item, refs_list[i] if i < len(refs_list) else None) for i, item in enumerate(value)]
+                brackets = "[]"
+            lines = [brackets[0]]
+            last = len(parts) - 1
+            for i, (key, item, item_ref) in enumerate(parts):
+                head = inner if key is None else f"{inner}{json.dumps(key)}: "
                 if isinstance(item, (dict, list)):
-                    sub = self._render(item, refs.get(key), depth + 1)
+                    sub = self._render(item, item_ref, depth + 1)
                     lines.append(head + sub[0])
                     lines.extend(sub[1:])
                 else:
                     lines.append(head + _scalar(key, item))
                 if i < last:
                     lines[-1] += ","
-            lines.append("  " * depth + "}")
-        elif isinstance(value, list) and value and depth < self._DEPTH:
-            lines = ["["]
-            refs_list = ref if isinstance(ref, list) else []
-            last = len(value) - 1
-            for i, item in enumerate(value):
-                if isinstance(item, (dict, list)):
-                    sub = self._render(item, refs_list[i] if i < len(refs_list) else None, depth + 1)
-                    lines.append(inner + sub[0])
-                    lines.extend(sub[1:])
-                else:
-                    lines.append(inner + _scalar(None, item))
-                if i < last:
-                    lines[-1] += ","
-            lines.append("  " * depth + "]")
+            lines.append("  " * depth + brackets[1])
         else:
             lines = json.dumps(_annotated(value), sort_keys=True, indent=2, default=str).splitlines()
             if depth and len(lines) > 1:

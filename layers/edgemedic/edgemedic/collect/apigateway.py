@@ -13,7 +13,6 @@ would let rules conclude "no such route" from missing data.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -90,6 +89,8 @@ class ApiGatewayReader:
                 return self._read_listed(*key)
             except ResourceUnreadable as problem:
                 return problem
+
+        from concurrent.futures import ThreadPoolExecutor  # late: not for commands that read nothing
 
         with ThreadPoolExecutor(max_workers=min(API_READERS, len(todo))) as pool:
             results = list(pool.map(read, todo))
