@@ -48,6 +48,7 @@ REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP/[\d.]+" (\d{
 _WORDS = frozenset({"2020-05-31", "distribution", "config", "tagging", "restapis", "resources", "methods", "stages",
                     "authorizers", "domainnames", "basepathmappings", "v2", "apis", "routes", "apimappings",
                     "integrations", "deployments", "cache-policy", "origin-request-policy", ""})
+_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE", "ANY"})
 
 
 @dataclass
@@ -115,7 +116,7 @@ class MotoProcess:
         calls: Counter = Counter()
         for verb, path, _status in REQUEST.findall(text):
             path = path.split("?")[0]
-            parts = [p if p in _WORDS or p.isupper() else "{id}" for p in path.split("/")]
+            parts = [p if p in _WORDS or p in _METHODS else "{id}" for p in path.split("/")]
             calls[f"{verb} {'/'.join(parts)}"] += 1
         return calls
 
