@@ -18,7 +18,7 @@ from edgemedic.plan import from_cloudtrail_config
 from edgemedic.validate import validate_config
 
 API_DOMAIN = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cloudtrail"
+CLOUDTRAIL = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail"
 
 
 def valid_config() -> dict:
@@ -216,13 +216,29 @@ def test_required_top_level_fields():
     ]
 
 
-def test_origin_group_is_a_valid_target_and_its_members_must_exist():
+def _api_behind_failover_group(*members: str) -> dict:
+    """The valid config with behavior /api/* targeting origin group "failover" of ``members``."""
     config = valid_config()
     config["OriginGroups"] = {"Quantity": 1, "Items": [{
         "Id": "failover", "FailoverCriteria": {"StatusCodes": {"Quantity": 1, "Items": [502]}},
-        "Members": {"Quantity": 2, "Items": [{"OriginId": "api"}, {"OriginId": "missing"}]}}]}
+        "Members": {"Quantity": len(members), "Items": [{"OriginId": m} for m in members]}}]}
     api(config)["TargetOriginId"] = "failover"
+    return config
+
+
+def test_origin_group_is_a_valid_target_and_its_members_must_exist():
+    config = _api_behind_failover_group("api", "missing")
+    api(config)["AllowedMethods"] = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
+                                     "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
     assert validate_config(config) == ["origin group failover: member 'missing' names no origin."]
+
+
+def test_write_methods_on_an_origin_group_behavior_are_refused():
+    """CloudFront refuses POST, PUT, PATCH and DELETE on a behavior whose target is an origin group; moto does not."""
+    config = _api_behind_failover_group("api", "site")
+    assert validate_config(config) == [
+        "behavior /api/*: AllowedMethods cannot include PUT, PATCH, POST, DELETE on a behavior whose target is "
+        "origin group failover."]
 
 
 def test_empty_string_ids_mean_absent():
@@ -233,15 +249,15 @@ def test_empty_string_ids_mean_absent():
 
 
 @pytest.mark.parametrize("name", [
-    "cloudfront-UpdateDistribution-awsdocs-2024.json",
-    "cloudfront-UpdateDistribution-eventbridge-envelope-cfn-2022.json",
+    "cloudfront-UpdateDistribution-custom-origin.json",
+    "cloudfront-UpdateDistribution-eventbridge-cloudformation.json",
 ])
 def test_real_configs_from_cloudtrail_are_valid(name):
-    event = json.loads((SHARED_FIXTURES / name).read_text())
+    event = json.loads((CLOUDTRAIL / name).read_text())
     camel = event.get("detail", event)["requestParameters"]["distributionConfig"]
     config = from_cloudtrail_config(camel)
     assert validate_config(config, original=copy.deepcopy(config)) == []
-    # And breaking it is noticed: the 2024 config forwards all headers, so MinTTL must stay 0.
+    # And breaking it is noticed: with legacy headers '*' (all headers), MinTTL must stay 0.
     config["DefaultCacheBehavior"]["MinTTL"] = 1
     config["DefaultCacheBehavior"]["ForwardedValues"]["Headers"] = {"Quantity": 1, "Items": ["*"]}
     assert validate_config(config) == [

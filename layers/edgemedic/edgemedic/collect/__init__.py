@@ -28,17 +28,22 @@ from ..model import (
     Unreadable,
     custom_domain_key,
     domains_key,
+    has_tenant_parameter,
 )
 from .apigateway import ApiGatewayReader
 from .calls import ResourceUnreadable, call, paginate
 from .cloudfront import PolicyResolver, distribution_from_config
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
+from .regions import candidate_regions, discover_domain_regions
+from .tenants import read_tenant_domains
 
 __all__ = ["PolicyResolver", "collect", "config_from_summary", "distribution_from_config", "has_full_config",
            "probe_targets", "read_configs", "reread_distribution"]
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
+# Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
+_NOT_API_SUFFIXES = (".cloudfront.net", ".on.aws", ".amazonaws.com", ".amazonaws.com.cn")
 _CONFIG_READERS = 4
 # botocore's connection failures (after its retries), as ResourceUnreadable.code names them.
 _CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
@@ -158,8 +163,13 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-            probe: bool = False, probe_timeout: float = 3.0, from_summaries: bool = False) -> Inventory:
+            probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False,
+            from_summaries: bool = False) -> Inventory:
     """Read everything the rules need. See the module docstring for what is read and how failures are kept.
+
+    Custom domains are listed in ``regions``, the regions of ``execute-api`` origins and the configured region;
+    with ``discover_regions`` also in every region where the account has custom domains (one cheap call per
+    region, in parallel).
 
     ``from_summaries`` (read-only scans of the whole account): distributions come from the ListDistributions pages
     alone, their configs partial (:func:`has_full_config` is false) and their ETags empty unless the summary has one.
@@ -170,7 +180,10 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
-    for region in sorted(set(regions) | _origin_regions([config for _, config, _ in raw])):
+    read_regions = set(regions) | _origin_regions([config for _, config, _ in raw]) | {clients.default_region}
+    if discover_regions:
+        read_regions |= discover_domain_regions(clients, set(candidate_regions(clients)) - read_regions, warnings)
+    for region in sorted(read_regions):
         known_domains.update(apigw.domain_names(region))
 
     resolver = PolicyResolver(cloudfront)
@@ -180,6 +193,20 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     for dist in distributions:
         for missing in dist.unreadable:
             warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
+        for origin in dist.origins:
+            if has_tenant_parameter(origin.domain_name + origin.origin_path):
+                warnings.append(f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}"
+                                f"{origin.origin_path}) names a tenant parameter, resolved per distribution tenant: "
+                                "what it reaches is indeterminate, so the rules that need it stay silent there")
+            elif origin.kind is OriginKind.CUSTOM and not origin.domain_name.lower().endswith(_NOT_API_SUFFIXES):
+                warnings.append(
+                    f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}) matches no API Gateway custom "
+                    f"domain in the regions read ({', '.join(sorted(read_regions))}): it is checked as a custom "
+                    "origin; if it is an API Gateway custom domain elsewhere, scan with --region <its region>")
+
+    tenant_domains, tenant_unreadable, tenant_warnings = read_tenant_domains(cloudfront, distributions)
+    unreadable.update(tenant_unreadable)
+    warnings.extend(tenant_warnings)
 
     lb_names: set[str] = set()
     api_keys: list[tuple[str, str]] = []  # every API behind an origin, read once below
@@ -201,9 +228,10 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                     unreadable[custom_domain_key(name)] = Unreadable(
                         f"custom domain behind origin {origin.domain_name}",
                         listing.reason if listing else
-                        f"no API Gateway custom domain in {target.region} has this name or target")
+                        f"no API Gateway custom domain in {target.region} has this name or target",
+                        gone=listing is None)
                 continue
-            api_keys.extend((domain.region, mapping.api_id) for mapping in domain.mappings)
+            api_keys.extend((domain.region, api_id) for api_id in domain.routed_api_ids)
     apigw.read_apis(api_keys)
 
     lbs = LoadBalancerReader(clients)
@@ -226,6 +254,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         probes=probes,
         unreadable=unreadable,
         warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings])),
+        tenant_domains=tenant_domains,
     )
 
 

@@ -142,9 +142,13 @@ def _origin_path_via(domain: CustomDomain, mapping: ApiMapping, api: Api, curren
 def _candidates(api: Api, origin: Origin, inv: Inventory) -> list[_Candidate]:
     found = []
     for domain in domains_mapping(api, inv):
-        for mapping in domain.mappings:
+        for mapping in domain.live_mappings:
             if mapping.api_id == api.id:
                 path, why = _origin_path_via(domain, mapping, api, origin.origin_path)
+                if domain.live_rules and path is not None:
+                    # Rules come before mappings (ROUTING_RULE_THEN_API_MAPPING): which one takes a request
+                    # depends on its path and headers, so no OriginPath is proposed without a person.
+                    path, why = None, f"{domain.name} routes by routing rules before its mappings"
                 found.append(_Candidate(domain, mapping, path, why))
     return found
 
@@ -217,9 +221,10 @@ EDGE_ENDPOINT = Rule(
     id="apigw-edge-endpoint",
     severity=Severity.MEDIUM,
     fix_class=FixClass.MANUAL.value,
-    title="The API behind an API origin is EDGE-optimized",
-    symptom="Two CloudFront hops: more latency, header case changes, an alias that cannot sit on both",
-    remediation="Switch the API to REGIONAL.",
+    title="The API behind an API origin is EDGE-optimized.",
+    symptom="Two CloudFront hops: more latency, header case changes, an alias that cannot sit on "
+            "both.",
+    remediation="Switch the API to REGIONAL (manual).",
     url="https://repost.aws/knowledge-center/api-gateway-cloudfront-distribution",
     check=check_edge_endpoint,
 )
@@ -228,9 +233,9 @@ PRIVATE_ENDPOINT = Rule(
     id="apigw-private-endpoint",
     severity=Severity.CRITICAL,
     fix_class=FixClass.MANUAL.value,
-    title="The API behind an API origin is PRIVATE",
-    symptom="Unreachable from CloudFront",
-    remediation="Make it REGIONAL or use a reachable origin.",
+    title="The API behind an API origin is PRIVATE.",
+    symptom="Unreachable from CloudFront.",
+    remediation="Make it REGIONAL or use a reachable origin (manual).",
     url="https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-endpoint-types.html",
     check=check_private_endpoint,
 )
@@ -239,10 +244,10 @@ DEFAULT_ENDPOINT_DISABLED = Rule(
     id="apigw-default-endpoint-disabled",
     severity=Severity.CRITICAL,
     fix_class="approve/manual",
-    title="The origin is the execute-api domain but the API has disableExecuteApiEndpoint set",
-    symptom="Every request 403",
-    remediation="Point the origin at the API's custom domain (approve where exactly one custom domain maps the API, "
-                "else manual).",
+    title="The origin is the execute-api domain but the API has disableExecuteApiEndpoint set.",
+    symptom="Every request 403.",
+    remediation="Point the origin at the API's custom domain (approve where exactly one custom domain"
+                " maps the API, else manual).",
     url="https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-disable-default-endpoint.html",
     check=check_default_endpoint_disabled,
 )

@@ -12,6 +12,7 @@ from ..model import Distribution, Inventory
 from .common import (
     ApiBehavior,
     api_behaviors,
+    authorization_needed,
     auto,
     approve,
     describe_policies,
@@ -26,13 +27,13 @@ WEBSOCKET_HEADERS = ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocke
 _HANDSHAKE_REQUIRED = frozenset({"sec-websocket-key", "sec-websocket-version"})
 
 
-def _viewer_hosts(dist: Distribution) -> str:
-    return ", ".join(dist.hostnames)
+def _viewer_hosts(dist: Distribution, inv: Inventory) -> str:
+    return ", ".join((*inv.viewer_names(dist), dist.domain_name))
 
 
 def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An API behavior forwards the viewer Host and no alias is a custom domain mapped to the API behind."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-host-forwarded"):
         behavior, origin = ab.behavior, ab.origin
         forwarding = forwarding_of(behavior)
         sources = sources_of(forwarding, "host")
@@ -41,7 +42,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
         intent = host_intent_of(dist, origin, inv)
         if intent.present:
             continue
-        change = pass_through_change(behavior, intent=False)
+        change = pass_through_change(behavior, intent=False, authorization=authorization_needed(dist, ab, inv))
         summary = f"Use {describe_policies(change)} on behavior {behavior.path_pattern}"
         if behavior.legacy is not None:
             summary += " (migrates its legacy ForwardedValues and TTLs to policies)"
@@ -63,7 +64,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
             HOST_FORWARDED, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=(f"Behavior {behavior.path_pattern} forwards the viewer's Host header to API Gateway origin "
                      f"{origin.id}, which does not know that host"),
-            symptom=(f"API Gateway receives Host {_viewer_hosts(dist)} instead of {origin.domain_name} and answers "
+            symptom=(f"API Gateway receives Host {_viewer_hosts(dist, inv)} instead of {origin.domain_name} and answers "
                      '403 {"message":"Forbidden"} (or CloudFront answers 403/502)'),
             fix=fix, evidence=evidence, notes=notes,
         )
@@ -77,19 +78,21 @@ def _missing_websocket_headers(ab: ApiBehavior) -> tuple[tuple[str, ...], str | 
 
 def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """A behavior to a WebSocket API does not forward the Sec-WebSocket-* handshake headers."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="websocket-handshake-dropped"):
         if ab.websocket is not True:
             continue
         missing, unknown = _missing_websocket_headers(ab)
-        if not missing or unknown:
+        # AWS's documented minimum is Key and Version; -Protocol and -Extensions matter only to clients that send
+        # them (trace says so for such a request).
+        if not _HANDSHAKE_REQUIRED & {h.lower() for h in missing} or unknown:
             continue
         behavior, origin = ab.behavior, ab.origin
         intent = host_intent_of(dist, origin, inv)
-        change = pass_through_change(behavior, intent=intent.present)
+        change = pass_through_change(behavior, intent=intent.present,
+                                     authorization=authorization_needed(dist, ab, inv))
         fix, fix_notes = policy_fix(dist, origin, behavior, inv,
                                     f"Use {describe_policies(change)} on behavior {behavior.path_pattern}", change)
-        broken = "every handshake fails" if _HANDSHAKE_REQUIRED & {h.lower() for h in missing} else \
-            "subprotocol and extension negotiation fail"
+        broken = "every handshake fails"
         yield finding(
             WEBSOCKET_HANDSHAKE, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=(f"Behavior {behavior.path_pattern} to WebSocket API origin {origin.id} does not forward "
@@ -108,10 +111,15 @@ HOST_FORWARDED = Rule(
     id="apigw-host-forwarded",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="An API behavior forwards the viewer Host header to API Gateway without Host intent",
-    symptom='403 {"message":"Forbidden"}, a CloudFront 403/502, or requests landing on the wrong origin',
-    remediation="Origin request policy AllViewerExceptHostHeader, and a cache policy without Host (CachingDisabled) "
-                "where the key carried it; a legacy behavior is migrated to policies.",
+    title="An API behavior forwards the viewer Host (AllViewer, "
+          "AllViewerAndCloudFrontHeaders-2022-06, HostHeaderOnly, a cache policy with Host in its key"
+          " such as Amplify or UseOriginCacheControlHeaders*, a custom policy with Host, legacy "
+          "headers Host or *) and there is no Host intent.",
+    symptom='403 {"message":"Forbidden"}, a CloudFront 403/502, or requests landing on the wrong '
+            "origin.",
+    remediation="Origin request policy AllViewerExceptHostHeader, and a cache policy without Host "
+                "(CachingDisabled) where the key carried it; a legacy behavior is migrated to "
+                "policies (auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html",
     check=check_host_forwarded,
 )
@@ -120,9 +128,12 @@ WEBSOCKET_HANDSHAKE = Rule(
     id="websocket-handshake-dropped",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="A behavior to a WebSocket API does not forward the Sec-WebSocket-* handshake headers",
-    symptom="The WebSocket handshake fails",
-    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent).",
+    title="A behavior to a WebSocket API does not forward Sec-WebSocket-Key or Sec-WebSocket-Version "
+          "(AWS's documented minimum; -Protocol and -Extensions matter only to clients that send "
+          "them, and trace says so).",
+    symptom="The WebSocket handshake fails.",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) "
+                "(auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-working-with.websockets.html",
     check=check_websocket_handshake,
 )
