@@ -13,7 +13,8 @@ from the server's request log (one line per HTTP request), the same way for ever
 
 Tools:
 - ``floor``: benchmarks/floor.py, only the reads no scanner can do without.
-- ``edgemedic table`` / ``edgemedic sarif``: ``edgemedic scan --format table|sarif`` (no diffs, no config reads).
+- ``edgemedic table`` / ``edgemedic sarif``: ``edgemedic scan --format table|sarif --region us-east-1`` (no diffs, no
+  config reads; ``--region`` as Prowler is given one, so custom domains are not looked for in every region).
 - ``edgemedic json``: ``edgemedic scan --format json`` (each fixable finding's diff: reads the configs it shows).
 - ``prowler``: ``prowler aws --services cloudfront apigateway apigatewayv2`` from its own virtualenv
   (benchmarks/.venv-prowler, see README.md), skipped when that is not installed or with ``--no-prowler``.
@@ -131,11 +132,11 @@ def environment(url: str) -> dict[str, str]:
 def tools(prowler: bool, workdir: Path) -> dict[str, list[str]]:
     found = {
         "floor": [sys.executable, str(HERE / "floor.py")],
-        "edgemedic table": [str(EDGEMEDIC), "scan", "--format", "table", "--fail-on", "never",
+        "edgemedic table": [str(EDGEMEDIC), "scan", "--format", "table", "--region", account.REGION, "--fail-on", "never",
                             "--output", str(workdir / "scan.txt")],
-        "edgemedic sarif": [str(EDGEMEDIC), "scan", "--format", "sarif", "--fail-on", "never",
+        "edgemedic sarif": [str(EDGEMEDIC), "scan", "--format", "sarif", "--region", account.REGION, "--fail-on", "never",
                             "--output", str(workdir / "scan.sarif")],
-        "edgemedic json": [str(EDGEMEDIC), "scan", "--format", "json", "--fail-on", "never",
+        "edgemedic json": [str(EDGEMEDIC), "scan", "--format", "json", "--region", account.REGION, "--fail-on", "never",
                            "--output", str(workdir / "scan.json")],
     }
     if prowler and PROWLER.exists():
