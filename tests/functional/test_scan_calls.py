@@ -118,3 +118,17 @@ def test_api_gateway_clients_retry_adaptively(seeded):
     assert clients.apigateway("eu-west-1").meta.config.retries["mode"] == "adaptive"
     assert clients.apigatewayv2("eu-west-1").meta.config.retries["mode"] == "adaptive"
     assert clients.cloudfront().meta.config.retries["mode"] == "standard"
+
+
+def test_run_scan_reads_configs_only_when_asked(seeded):
+    emu, _ = seeded
+    clients = emu.clients()
+    emu.calls.clear()
+    light = cli.run_scan(clients)
+    assert _config_reads(emu) == 0
+    assert not any(collect.has_full_config(d) for d in light.inventory.distributions)
+    emu.calls.clear()
+    full = cli.run_scan(clients, summaries=False)  # the demo plans on what it scanned: whole configs
+    assert emu.calls[("cloudfront", "GetDistributionConfig")] == len(full.inventory.distributions)
+    assert all(collect.has_full_config(d) for d in full.inventory.distributions)
+    assert full.findings == light.findings

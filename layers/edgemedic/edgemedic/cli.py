@@ -187,17 +187,18 @@ def make_clients(args: argparse.Namespace) -> "Clients":
 
 
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-             probe: bool = False, probe_timeout: float = 3.0) -> ScanResult:
+             probe: bool = False, probe_timeout: float = 3.0, summaries: bool = True) -> ScanResult:
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings.
 
     A scan of the whole account takes the distributions from the ListDistributions pages (no config read per
     distribution): what writes (``fix``) reads the config and ETag again before planning, and the json output
-    reads the configs of the distributions it shows diffs for (:func:`finding_diffs`)."""
+    reads the configs of the distributions it shows diffs for (:func:`finding_diffs`). ``summaries=False`` reads
+    every config (for callers that plan on the scanned distributions themselves, like the demo)."""
     from . import collect, engine
 
     # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout, discover_regions=not regions, from_summaries=True)
+                          probe_timeout=probe_timeout, discover_regions=not regions, from_summaries=summaries)
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
