@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -45,11 +47,23 @@ def _seed(emu: Emulator) -> None:
 ACCOUNTS: dict[str, Callable[[Emulator], object]] = {"seed": _seed, "generated": generated_account.build}
 
 
+_GENERATED_AT = re.compile(r'"generated_at": "[^"]*"')
+
+
 def run(clients: object, argv: tuple[str, ...]) -> str:
+    """What the command writes, its one clock reading (the JSON metadata's generated_at) set to a fixed value."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        cli.main(list(argv), clients=clients)
-    return out.getvalue()
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "120"  # off a terminal the width comes from COLUMNS: the same for every run
+    try:
+        with contextlib.redirect_stdout(out):
+            cli.main(list(argv), clients=clients)
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return _GENERATED_AT.sub('"generated_at": "(the time of the scan)"', out.getvalue())
 
 
 def outputs(account: str) -> Iterator[tuple[str, str]]:

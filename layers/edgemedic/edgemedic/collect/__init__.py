@@ -15,7 +15,7 @@ permission and throttling that outlasts botocore's retries raise typed errors in
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..aws import Clients
 from ..errors import AccessError, NotFoundError, ReadError
@@ -45,6 +45,14 @@ _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 # Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
 _NOT_API_SUFFIXES = (".cloudfront.net", ".on.aws", ".amazonaws.com", ".amazonaws.com.cn")
 _CONFIG_READERS = 4
+# progress(what, done, total): "distributions" (total known) and "APIs" (total None), called from this thread.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def _no_progress(what: str, done: int, total: int | None) -> None:
+    return None
+
+
 # botocore's connection failures (after its retries), as ResourceUnreadable.code names them.
 _CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
                                 "ReadTimeoutError", "ProxyConnectionError", "SSLError"})
@@ -78,7 +86,8 @@ def read_configs(clients: Clients, distribution_ids: Sequence[str]) -> dict[str,
     return _read_configs(clients.cloudfront(), distribution_ids)
 
 
-def _read_configs(cloudfront: Any, distribution_ids: Sequence[str]) -> dict[str, tuple[dict, str] | str]:
+def _read_configs(cloudfront: Any, distribution_ids: Sequence[str], progress: Progress = _no_progress,
+                  ) -> dict[str, tuple[dict, str] | str]:
     # A few in flight at once hide the round trips (botocore clients are thread-safe).
     def read(dist_id: str) -> tuple[dict, str] | str:
         try:
@@ -92,16 +101,23 @@ def _read_configs(cloudfront: Any, distribution_ids: Sequence[str]) -> dict[str,
     from concurrent.futures import ThreadPoolExecutor  # late: ~10 ms that `edgemedic rules` does not need
 
     ids = list(dict.fromkeys(distribution_ids))
+    found: dict[str, tuple[dict, str] | str] = {}
     with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
-        return dict(zip(ids, pool.map(read, ids)))
+        for done, (dist_id, result) in enumerate(zip(ids, pool.map(read, ids)), 1):
+            progress("distributions", done, len(ids))
+            found[dist_id] = result
+    return found
 
 
 def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str], warnings: list[str],
-                        from_summaries: bool = False) -> list[tuple[dict, dict, str]]:
+                        from_summaries: bool = False, progress: Progress = _no_progress,
+                        ) -> list[tuple[dict, dict, str]]:
     """(summary, config, etag) for each distribution to scan."""
     found: list[tuple[dict, dict, str]] = []
     if distribution_ids:
-        for dist_id in dict.fromkeys(distribution_ids):
+        wanted = list(dict.fromkeys(distribution_ids))
+        for done, dist_id in enumerate(wanted, 1):
+            progress("distributions", done, len(wanted))
             try:
                 answer = call(f"distribution {dist_id}", cloudfront.get_distribution, Id=dist_id)
             except ResourceUnreadable as problem:
@@ -122,10 +138,11 @@ def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str], warnin
             hint = " (check the network, AWS_ENDPOINT_URL and the region)"
         raise ReadError(f"cannot list CloudFront distributions: {problem.code}: {problem.message}{hint}") from problem
     if from_summaries:
+        progress("distributions", len(summaries), len(summaries))
         return [({k: summary.get(k, "") for k in _SUMMARY_KEYS}, config_from_summary(cloudfront, summary),
                  summary.get("ETag") or "") for summary in summaries]
 
-    configs = _read_configs(cloudfront, [summary["Id"] for summary in summaries])
+    configs = _read_configs(cloudfront, [summary["Id"] for summary in summaries], progress)
     for summary in summaries:  # ListDistributions' order
         result = configs[summary["Id"]]
         if isinstance(result, str):
@@ -164,7 +181,7 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
             probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False,
-            from_summaries: bool = False) -> Inventory:
+            from_summaries: bool = False, progress: Progress = _no_progress) -> Inventory:
     """Read everything the rules need. See the module docstring for what is read and how failures are kept.
 
     Custom domains are listed in ``regions``, the regions of ``execute-api`` origins and the configured region;
@@ -176,7 +193,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     """
     warnings: list[str] = []
     cloudfront = clients.cloudfront()
-    raw = _read_distributions(cloudfront, distribution_ids, warnings, from_summaries)
+    raw = _read_distributions(cloudfront, distribution_ids, warnings, from_summaries, progress)
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
@@ -232,7 +249,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                         gone=listing is None)
                 continue
             api_keys.extend((domain.region, api_id) for api_id in domain.routed_api_ids)
-    apigw.read_apis(api_keys)
+    apigw.read_apis(api_keys, progress=lambda done: progress("APIs", done, None))
 
     lbs = LoadBalancerReader(clients)
     if lb_names:

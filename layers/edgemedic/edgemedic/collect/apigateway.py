@@ -14,7 +14,7 @@ would let rules conclude "no such route" from missing data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..aws import Clients
 from ..model import (
@@ -94,9 +94,10 @@ class ApiGatewayReader:
         self.read_apis([(region, api_id)])
         return self.apis.get((region, api_id))
 
-    def read_apis(self, keys: Sequence[tuple[str, str]]) -> None:
+    def read_apis(self, keys: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None) -> None:
         """Read each (region, API id) not read yet: the regions' listings first, then the APIs in parallel.
-        Results (and warnings) are recorded in the order of ``keys``."""
+        Results (and warnings) are recorded in the order of ``keys``; ``progress(APIs read so far)`` is called from
+        this thread as they come in."""
         todo = [key for key in dict.fromkeys(keys) if key not in self.apis and api_key(*key) not in self.unreadable]
         if not todo:
             return
@@ -112,14 +113,15 @@ class ApiGatewayReader:
         from concurrent.futures import ThreadPoolExecutor  # late: not for commands that read nothing
 
         with ThreadPoolExecutor(max_workers=min(API_READERS, len(todo))) as pool:
-            results = list(pool.map(read, todo))
-        for (region, api_id), result in zip(todo, results):
-            if isinstance(result, ResourceUnreadable):
-                key = api_key(region, api_id)
-                self.unreadable[key] = result.unreadable()
-                self.warnings.append(f"API {api_id} in {region} could not be read: {self.unreadable[key].reason}")
-            else:
-                self.apis[(region, api_id)] = result
+            for (region, api_id), result in zip(todo, pool.map(read, todo)):
+                if isinstance(result, ResourceUnreadable):
+                    key = api_key(region, api_id)
+                    self.unreadable[key] = result.unreadable()
+                    self.warnings.append(f"API {api_id} in {region} could not be read: {self.unreadable[key].reason}")
+                else:
+                    self.apis[(region, api_id)] = result
+                    if progress is not None:
+                        progress(len(self.apis))
 
     def _list_apis(self, region: str) -> None:
         if region in self._listed:
