@@ -11,8 +11,6 @@ others go on. Example::
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TextIO, TypeVar
 
@@ -187,6 +185,8 @@ def fan_out(clients: "Clients", work_targets: Sequence[Target], work: Callable[[
 
     if not work_targets:
         return []
+    from concurrent.futures import ThreadPoolExecutor  # imported when used: the CLI's start-up stays small
+
     with ThreadPoolExecutor(max_workers=max(1, min(pool, len(work_targets))),
                             thread_name_prefix="edgemedic-account") as executor:
         return list(executor.map(one, work_targets))
@@ -205,6 +205,8 @@ class Progress:
     """``accounts 3/50 done, 61 distributions read`` on one terminal line; nothing when ``stream`` is no TTY."""
 
     def __init__(self, stream: TextIO, total: int):
+        import threading
+
         self.stream = stream
         self.total = total
         self.done = 0
