@@ -63,7 +63,6 @@ def test_json_document_has_the_documented_fields() -> None:
     assert document["findings"][0] == {
         "rule": "apigw-host-forwarded",
         "severity": "high",
-        "account": None,
         "distribution": "E2SHOP",
         "behavior": "/api/*",
         "origin": "users-api",

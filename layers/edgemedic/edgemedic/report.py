@@ -84,7 +84,7 @@ def finding_record(finding: Finding, diff: str | None = None) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "severity": finding.severity.value,
-        "account": finding.account or None,
+        **({"account": finding.account} if finding.account else {}),  # a scan of several accounts
         "distribution": finding.distribution,
         "behavior": finding.behavior,
         "origin": finding.origin,
