@@ -495,3 +495,30 @@ def test_an_expiry_found_by_the_sweep_is_audited(stack: Stack) -> None:
     [expiry] = [r for r in stack.audit(dist_id) if r["action"] == "decision-expire"]
     assert (expiry["result"], expiry["plan_id"], expiry["actor"]) == ("expired", record.plan_id, "edgemedic-sweep")
     assert expiry["config_hash_before"] == plan.config_hash
+
+
+# --------------------------------------------------------------------------------------------- review: records lost
+
+
+def test_an_applied_fix_is_audited_even_when_storing_its_findings_fails(stack: Stack,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """CloudFront took the fix, then DynamoDB throttled the findings write: the message is retried, and its retry
+    finds nothing to do. The change edgemedic made must still have its 'applied' audit record (written first)."""
+    from edgemedic.handlers import store as store_module
+    from edgemedic.plan import config_hash
+
+    dist_id = queued_host_fix(stack)
+    monkeypatch.setattr(store_module.time, "sleep", lambda _: None)
+    real = stack.rt.store.client
+    stack.rt.store.client = Unprocessing(real)
+
+    [answer] = deliver(stack)
+
+    assert len(answer["batchItemFailures"]) == 1, "the findings were not stored: retried"
+    assert stack.updates() == 1
+    stack.rt.store.client = real
+    [again] = deliver(stack)
+    assert again["batchItemFailures"] == []
+    applied = [r for r in stack.audit(dist_id) if r["action"] == "auto-fix" and r["result"] == "applied"]
+    assert len(applied) == 1, results(stack, dist_id)
+    assert applied[0]["config_hash_after"] == config_hash(stack.config(dist_id))

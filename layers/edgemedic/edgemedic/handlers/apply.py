@@ -192,6 +192,11 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     plan_record = ({"config_hash": plan.config_hash, "etag": plan.etag, "summary": list(plan.summary),
                     "diff": plan.diff} if plan is not None else None)
     fixed = [finding_record(f, "auto") for f in targeted.values()]
+    # Audited before anything else can fail: CloudFront has the change now, and a retry of this message finds
+    # nothing to do, so a record written after the findings or the message would be lost with them.
+    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag})", findings=fixed,
+          plan=plan_record, config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
+          config_hash_after=result.config_hash_after)
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
         settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}")
@@ -200,9 +205,6 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         telemetry.count("Errors", kind=f"apply-{result.status}")
         rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id},
                           plan=plan)
-    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag})", findings=fixed,
-          plan=plan_record, config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
-          config_hash_after=result.config_hash_after)
     return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
             "rules": sorted({f.rule for f in targeted.values()})}
 
