@@ -522,3 +522,28 @@ def test_an_applied_fix_is_audited_even_when_storing_its_findings_fails(stack: S
     applied = [r for r in stack.audit(dist_id) if r["action"] == "auto-fix" and r["result"] == "applied"]
     assert len(applied) == 1, results(stack, dist_id)
     assert applied[0]["config_hash_after"] == config_hash(stack.config(dist_id))
+
+
+def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertools: None) -> None:
+    """SQS refused the approved plan: Slack is answered with an error and the plan is pending again, so the
+    approver's next click applies it (not 'already approved' with nothing ever applied)."""
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        stack.emu.human_edit(dist_id, forward_host)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        [plan] = stack.rt.plans.plans_of(dist_id)
+        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
+                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+        fail(stack.clients.client("sqs"), "SendMessage", "KMS.ThrottlingException", 400)
+
+        answer = stack.approve(body)
+
+        assert answer["statusCode"] == 503
+        assert stack.rt.plans.get(plan.plan_id).status == "pending"
+        heal(stack.clients.client("sqs"), "SendMessage")
+        assert stack.approve(body)["statusCode"] == 200
+        stack.drain()
+        assert stack.rt.plans.get(plan.plan_id).status == "applied"
+        assert stack.updates() == 1
