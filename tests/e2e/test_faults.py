@@ -547,3 +547,36 @@ def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertool
         stack.drain()
         assert stack.rt.plans.get(plan.plan_id).status == "applied"
         assert stack.updates() == 1
+
+
+def test_an_applied_approval_keeps_its_audit_record_when_the_first_write_fails(powertools: None) -> None:
+    """DynamoDB refused the 'approved-fix applied' record after CloudFront took the plan: the message is retried
+    and its retry writes the record (once), instead of the run being reported done without it."""
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        stack.emu.human_edit(dist_id, forward_host)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        [plan] = stack.rt.plans.plans_of(dist_id)
+        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
+                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+        assert stack.approve(body)["statusCode"] == 200
+        store = stack.rt.store
+        real, refused = store.audit, []
+
+        def audit(**record: Any) -> dict:
+            if record.get("action") == "approved-fix" and record.get("result") == "applied" and not refused:
+                refused.append(record)
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"},
+                                   "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+            return real(**record)
+
+        store.audit = audit
+        answers = deliver(stack) + deliver(stack)
+
+        assert refused and [len(a["batchItemFailures"]) for a in answers] == [1, 0]
+        assert stack.rt.plans.get(plan.plan_id).status == "applied"
+        assert stack.updates() == 1
+        applied = [r for r in stack.audit(dist_id) if (r["action"], r["result"]) == ("approved-fix", "applied")]
+        assert len(applied) == 1 and applied[0]["actor"] == "slack:U024BE7LH"

@@ -31,6 +31,7 @@ from .store import finding_record
 logger = logging.getLogger(__name__)
 
 ALERT_STATUSES = frozenset({"rolled-back", "failed"})
+_OUTCOMES = frozenset({"applied", "failed", "rolled-back", "superseded"})  # how an approved plan's run ends
 
 
 def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict:
@@ -235,6 +236,9 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
         return {"status": "unknown-plan", "plan_id": plan_id}
     dist_id = record.distribution_id
+    if record.status in _OUTCOMES and not record.audited_at:  # a run that ended without its record: write it now
+        _audit_outcome(rt, record.status, record)
+        return {"status": "audited", "plan_id": plan_id, "distribution": dist_id}
     try:
         inv, current = _current(dist_id, rt)  # read failures raise: the plan stays approved, the message retried
         scope = rt.scope(dist_id, current.arn) if current is not None else None  # gone: the Applier says so
@@ -268,19 +272,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         return None
 
     def audit(status: str, done: Any) -> None:
-        from ..plan import config_hash
-
-        try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
-            after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
-                "DistributionConfig"])
-        except Exception:  # noqa: BLE001
-            after = ""
-        rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
-                       event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
-                       result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
-                       plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
-                             "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
-                       detail=done.outcome, config_hash_after=after)
+        _audit_outcome(rt, status, done)
 
     try:
         slack = rt.slack()
@@ -296,6 +288,9 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     except Exception as exc:  # noqa: BLE001 - marked failed and shown; a retry of this message would do nothing
         logger.exception("approved plan failed", extra={"plan_id": plan_id})
         telemetry.count("Errors", kind="approved-plan")
+        after = rt.plans.get(plan_id)
+        if after is not None and after.status in _OUTCOMES and not after.audited_at:
+            raise  # its outcome is not on record: the retry of this message writes it
         return {"status": "failed", "plan_id": plan_id, "error": type(exc).__name__}
     if done is None:
         return {"status": "not-this-run", "plan_id": plan_id}
@@ -325,7 +320,37 @@ def _refuse_approved(record: Any, reason: str, rt: Runtime) -> dict[str, Any]:
                    event_name="SlackApproval", actor=f"slack:{record.decided_by}", action="approved-fix",
                    result="capped", detail=f"not applied: {reason}", plan_id=record.plan_id,
                    config_hash_before=record.config_hash)
+    _mark_audited(rt, done)
     return {"status": "capped", "plan_id": record.plan_id, "reason": reason}
+
+
+def _audit_outcome(rt: Runtime, status: str, done: Any) -> None:
+    """The append-only record of an approved plan's outcome, then the plan marked as audited: a failure between
+    the two leaves the plan unmarked, and the retried message writes the record (``apply_approved``)."""
+    from ..plan import config_hash
+
+    try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
+        after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
+            "DistributionConfig"])
+    except Exception:  # noqa: BLE001
+        after = ""
+    rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
+                   event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
+                   result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
+                   plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
+                         "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
+                   detail=done.outcome, config_hash_after=after)
+    _mark_audited(rt, done)
+
+
+def _mark_audited(rt: Runtime, done: Any) -> None:
+    from ..notify.exceptions import TransitionError
+
+    now = time.time()
+    try:
+        rt.plans.transition(done.plan_id, expected=done.status, to=done.status, now=now, audited_at=int(now))
+    except TransitionError:  # moved on (a fresh proposal has its own id): nothing to mark
+        pass
 
 
 def _iso(epoch: int) -> str:
