@@ -524,9 +524,11 @@ def test_an_applied_fix_is_audited_even_when_storing_its_findings_fails(stack: S
     assert applied[0]["config_hash_after"] == config_hash(stack.config(dist_id))
 
 
-def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertools: None) -> None:
-    """SQS refused the approved plan: Slack is answered with an error and the plan is pending again, so the
-    approver's next click applies it (not 'already approved' with nothing ever applied)."""
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertools: None, lost: str) -> None:
+    """SQS refused the approved plan (or took it and its answer was lost): Slack is answered with an error and the
+    plan is pending again, so the approver's next click applies it (not 'already approved' with nothing ever
+    applied, nor a second message SQS drops as a duplicate of the first)."""
     with Emulator() as emu, local.SlackStandIn() as slack:
         stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
                             environ={"MODE_AUTO_FIXES": "approve"})
@@ -536,14 +538,32 @@ def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertool
         [plan] = stack.rt.plans.plans_of(dist_id)
         body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
                                   message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
-        fail(stack.clients.client("sqs"), "SendMessage", "KMS.ThrottlingException", 400)
+        sqs = stack.clients.client("sqs")
+        dedup_ids: list[str] = []
+        sqs.meta.events.register("before-parameter-build.sqs.SendMessage",
+                                 lambda params, **_: dedup_ids.append(params["MessageDeduplicationId"]))
+        if lost == "request":
+            fail(sqs, "SendMessage", "KMS.ThrottlingException", 400)
+        else:
+            def timeout(**_: Any) -> None:
+                from botocore.exceptions import ReadTimeoutError
+
+                raise ReadTimeoutError(endpoint_url=stack.queue_url)
+
+            sqs.meta.events.register("after-call.sqs.SendMessage", timeout, unique_id="lost-answer")
 
         answer = stack.approve(body)
 
         assert answer["statusCode"] == 503
         assert stack.rt.plans.get(plan.plan_id).status == "pending"
-        heal(stack.clients.client("sqs"), "SendMessage")
+        heal(sqs, "SendMessage")
+        sqs.meta.events.unregister("after-call.sqs.SendMessage", unique_id="lost-answer")
+        stack.drain()  # the message SQS did take (lost answer) finds the plan pending: nothing happens
+        assert stack.rt.plans.get(plan.plan_id).status == "pending" and stack.updates() == 0
         assert stack.approve(body)["statusCode"] == 200
+        # SQS drops a FIFO message whose deduplication id it saw in the last five minutes, consumed or not (moto
+        # forgets it once the message is deleted): the second approval must not reuse the first one's id.
+        assert len(dedup_ids) == 2 and dedup_ids[0] != dedup_ids[1]
         stack.drain()
         assert stack.rt.plans.get(plan.plan_id).status == "applied"
         assert stack.updates() == 1

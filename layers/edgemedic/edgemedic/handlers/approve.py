@@ -6,8 +6,9 @@ signature is the authentication). It must answer within Slack's three seconds, s
 2. checks that the clicking user is on the approver list,
 3. records the decision with one conditional write (``notify.approval.decide``: a double click, a replay or a
    click after expiry changes nothing),
-4. hands an approved plan to the FIFO apply queue (message group = distribution id, deduplication id = plan id),
-   and the message re-render / the reply to the user to the same queue.
+4. hands an approved plan to the FIFO apply queue (message group = distribution id), and the message re-render /
+   the reply to the user to the same queue; when the queue does not take a decision, the plan is pending again
+   and the answer is 503 (click again).
 
 It never calls CloudFront: the apply function is the only writer.
 """
