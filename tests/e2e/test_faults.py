@@ -600,3 +600,35 @@ def test_an_applied_approval_keeps_its_audit_record_when_the_first_write_fails(p
         assert stack.updates() == 1
         applied = [r for r in stack.audit(dist_id) if (r["action"], r["result"]) == ("approved-fix", "applied")]
         assert len(applied) == 1 and applied[0]["actor"] == "slack:U024BE7LH"
+
+
+# --------------------------------------------------------------------------------------------- review: skipped reads
+
+
+def test_a_distribution_listed_but_unreadable_fails_the_sweep_even_before_it_is_indexed(stack: Stack) -> None:
+    """Known only from an event (the sweep's index has not seen it yet): its config read failing must still fail
+    the run (retried, alarmed), not let the sweep report every distribution read."""
+    dist_id = queued_host_fix(stack)
+    assert dist_id not in stack.rt.store.indexed_distributions()
+    before = kept(stack, dist_id)
+    fail(stack.clients.cloudfront(), "GetDistributionConfig", "InternalError", 500)
+
+    with pytest.raises(ReadFailedError, match=dist_id):
+        stack.sweep()
+
+    assert kept(stack, dist_id) == before
+    assert results(stack, dist_id)[-1] == "read-failed"
+    assert dist_id in stack.rt.store.indexed_distributions(), "the next sweep checks it again"
+
+
+def test_an_api_event_is_retried_when_a_distribution_that_may_reach_the_api_could_not_be_read(stack: Stack) -> None:
+    """No index yet: the event reads every distribution to find those behind the API. One it could not read may
+    be one of them, so the event is retried instead of audited 'no distribution reaches what changed'."""
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    api_id = catalog_api(stack)
+    fail(stack.clients.cloudfront(), "GetDistributionConfig", "InternalError", 500)
+
+    with pytest.raises(ReadFailedError, match=dist_id):
+        stack.evaluate(load_event("apigateway-delete-resource.json", restApiId=api_id, resourceId="abc123"))
+
+    assert "no-distribution" not in results(stack, None)
