@@ -632,3 +632,79 @@ def test_an_api_event_is_retried_when_a_distribution_that_may_reach_the_api_coul
         stack.evaluate(load_event("apigateway-delete-resource.json", restApiId=api_id, resourceId="abc123"))
 
     assert "no-distribution" not in results(stack, None)
+
+
+def custom_cache_policy(stack: Stack, dist_id: str) -> None:
+    """A person's edit: /api/* forwards Host and uses a custom cache policy (read with GetCachePolicy)."""
+    policy_id = stack.clients.cloudfront().create_cache_policy(CachePolicyConfig={
+        "Name": "api-no-cache", "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0,
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": False, "EnableAcceptEncodingBrotli": False,
+            "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"}}})["CachePolicy"]["Id"]
+
+    def edit(config: dict) -> None:
+        forward_host(config)
+        next(b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*")["CachePolicyId"] = policy_id
+
+    stack.emu.human_edit(dist_id, edit)
+
+
+def fail_policy_reads_after_the_first(stack: Stack) -> list[int]:
+    """GetCachePolicy answers once more (the apply function's collect), then 500s."""
+    reads = [0]
+
+    def answer(**_: Any) -> None:
+        reads[0] += 1
+        if reads[0] > 1:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
+
+    stack.clients.cloudfront().meta.events.register("before-call.cloudfront.GetCachePolicy", answer)
+    return reads
+
+
+def test_a_policy_read_failing_as_the_auto_fix_is_planned_applies_and_closes_nothing(stack: Stack) -> None:
+    """The apply function re-reads the policies as it plans. One it then cannot read made the fix planned on half
+    a read, applied, 'verified', and the distribution's findings deleted from the store. Now: nothing is sent,
+    the findings stay as they were, the message is retried."""
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    custom_cache_policy(stack, dist_id)
+    stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+    before = kept(stack, dist_id)
+    assert [r["rule"] for r in before.values()] == ["apigw-host-forwarded"]
+    reads = fail_policy_reads_after_the_first(stack)
+
+    [answer] = deliver(stack)
+
+    assert reads[0] > 1
+    assert len(answer["batchItemFailures"]) == 1 and stack.updates() == 0
+    assert results(stack, dist_id)[-1] == "read-failed"
+    assert kept(stack, dist_id) == before
+    assert not [s for s in stack.notifier.sent if s[0] == "resolved"]
+
+
+def test_a_policy_read_failing_as_an_approved_fix_is_verified_closes_nothing(powertools: None) -> None:
+    """After an approved plan is applied, its verification could not read a policy: the findings it could not
+    re-check stay open, marked unverified (they were deleted, their tickets closed)."""
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        custom_cache_policy(stack, dist_id)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        before = kept(stack, dist_id)
+        assert [r["rule"] for r in before.values()] == ["apigw-host-forwarded"]
+        [plan] = stack.rt.plans.plans_of(dist_id)
+        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
+                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+        assert stack.approve(body)["statusCode"] == 200
+        reads = fail_policy_reads_after_the_first(stack)
+
+        stack.drain()
+
+        assert reads[0] > 1
+        assert stack.rt.plans.get(plan.plan_id).status == "applied" and stack.updates() == 1
+        [stored] = stack.rt.store.open_findings(dist_id).values()
+        assert stored["rule"] == "apigw-host-forwarded" and stored["unverified"] is True
+        assert "InternalError" in stored["unverified_reason"]

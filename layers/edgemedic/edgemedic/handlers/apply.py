@@ -158,15 +158,20 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
     built: list[Any] = []  # the last plan made, for the audit record of a failure
+    unread: dict[str, str] = {}  # what the last evaluation could not read (a policy, say): origin id -> why
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
         dist, findings = evaluate_read(current, config, etag, inv, resolver)
         latest[:] = findings
+        unread.clear()
+        unread.update(read_failures(dist, inv))
         return dist, findings
 
     def plan_for(config: dict, etag: str) -> Any:
         # Re-decided on the config as it is now: a person's concurrent edit may have fixed or added something.
         dist, findings = evaluate(config, etag)
+        if unread:  # never planned on half a read: nothing is sent, the message is retried
+            raise ReadFailedError(f"distribution {dist_id}: {describe(unread)}: nothing applied, retrying")
         auto = [f for f in findings if rt.settings.mode_for(f, scope.cap) is Mode.AUTO]
         targeted.clear()
         targeted.update({f.key: f for f in auto})
@@ -179,6 +184,10 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
 
     try:
         result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+    except ReadFailedError as exc:
+        audit("read-failed", str(exc))
+        telemetry.count("ReadFailures")
+        raise
     except Exception as exc:
         # Throttling, AccessDenied, a persistent concurrent editor, an invalid plan: audited, told, and the message
         # stays on the queue (retried, then the apply DLQ with this reason).
@@ -195,12 +204,15 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     fixed = [finding_record(f, "auto") for f in targeted.values()]
     # Audited before anything else can fail: CloudFront has the change now, and a retry of this message finds
     # nothing to do, so a record written after the findings or the message would be lost with them.
-    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag})", findings=fixed,
-          plan=plan_record, config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
+    partly = f"; verified only in part: {describe(unread)}" if unread else ""
+    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag}){partly}",
+          findings=fixed, plan=plan_record,
+          config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
           config_hash_after=result.config_hash_after)
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
-        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}")
+        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}",
+               unverified=unread)
         rt.notifier.applied(plan, request.trigger)
     elif result.status in ALERT_STATUSES:
         telemetry.count("Errors", kind=f"apply-{result.status}")
@@ -210,10 +222,13 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
             "rules": sorted({f.rule for f in targeted.values()})}
 
 
-def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str) -> list[str]:
-    """Store the findings of the config as it is now; close the tickets of those gone."""
+def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str,
+           unverified: Mapping[str, str] | None = None) -> list[str]:
+    """Store the findings of the config as it is now; close the tickets of those gone. ``unverified`` (origin id
+    -> why): what the verification could not read; findings there are kept, marked unverified, never closed."""
     delta = rt.store.replace_findings(distribution_id,
-                                      [finding_record(f, rt.settings.mode_for(f).value) for f in findings])
+                                      [finding_record(f, rt.settings.mode_for(f).value) for f in findings],
+                                      unverified=unverified)
     return close_tickets(distribution_id, delta.gone, delta.current.values(), rt.notifier, why)
 
 
@@ -257,10 +272,14 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     targeted = {f.key for f in record.findings}
     latest: list[Finding] = []
 
+    unread: dict[str, str] = {}
+
     def verify(config: dict, etag: str) -> list[Finding]:
         if current is None:
             return []
-        _, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        dist, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        unread.clear()
+        unread.update(read_failures(dist, inv))  # findings there are kept unverified by settle, not closed
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
@@ -296,7 +315,8 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         return {"status": "not-this-run", "plan_id": plan_id}
     if done.status == APPLIED:
         telemetry.count("FixesApplied", value=len(targeted) or 1)
-        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}")
+        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}",
+               unverified=unread)
     elif done.status == SUPERSEDED:
         telemetry.count("ApprovalsRequested")
     else:
