@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
@@ -497,6 +498,22 @@ def test_an_expiry_found_by_the_sweep_is_audited(stack: Stack) -> None:
     assert expiry["config_hash_before"] == plan.config_hash
 
 
+@contextmanager
+def proposed(edit: Any = None) -> Iterator[tuple[Stack, str, Any, str]]:
+    """A stack with Slack where auto fixes need a person, and a plan proposed after a person's ``edit(stack,
+    distribution id)`` (default: /api/* forwards Host). Yields (stack, distribution id, plan, the approver's click)."""
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        (edit or (lambda st, d: st.emu.human_edit(d, forward_host)))(stack, dist_id)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        [plan] = stack.rt.plans.plans_of(dist_id)
+        yield stack, dist_id, plan, local.button_click(
+            plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
+            message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+
+
 # --------------------------------------------------------------------------------------------- review: records lost
 
 
@@ -529,15 +546,7 @@ def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertool
     """SQS refused the approved plan (or took it and its answer was lost): Slack is answered with an error and the
     plan is pending again, so the approver's next click applies it (not 'already approved' with nothing ever
     applied, nor a second message SQS drops as a duplicate of the first)."""
-    with Emulator() as emu, local.SlackStandIn() as slack:
-        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
-                            environ={"MODE_AUTO_FIXES": "approve"})
-        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
-        stack.emu.human_edit(dist_id, forward_host)
-        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
-        [plan] = stack.rt.plans.plans_of(dist_id)
-        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
-                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+    with proposed() as (stack, dist_id, plan, body):
         sqs = stack.clients.client("sqs")
         dedup_ids: list[str] = []
         sqs.meta.events.register("before-parameter-build.sqs.SendMessage",
@@ -572,15 +581,7 @@ def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertool
 def test_an_applied_approval_keeps_its_audit_record_when_the_first_write_fails(powertools: None) -> None:
     """DynamoDB refused the 'approved-fix applied' record after CloudFront took the plan: the message is retried
     and its retry writes the record (once), instead of the run being reported done without it."""
-    with Emulator() as emu, local.SlackStandIn() as slack:
-        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
-                            environ={"MODE_AUTO_FIXES": "approve"})
-        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
-        stack.emu.human_edit(dist_id, forward_host)
-        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
-        [plan] = stack.rt.plans.plans_of(dist_id)
-        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
-                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+    with proposed() as (stack, dist_id, plan, body):
         assert stack.approve(body)["statusCode"] == 200
         store = stack.rt.store
         real, refused = store.audit, []
@@ -687,17 +688,8 @@ def test_a_policy_read_failing_as_the_auto_fix_is_planned_applies_and_closes_not
 def test_a_policy_read_failing_as_an_approved_fix_is_verified_closes_nothing(powertools: None) -> None:
     """After an approved plan is applied, its verification could not read a policy: the findings it could not
     re-check stay open, marked unverified (they were deleted, their tickets closed)."""
-    with Emulator() as emu, local.SlackStandIn() as slack:
-        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
-                            environ={"MODE_AUTO_FIXES": "approve"})
-        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
-        custom_cache_policy(stack, dist_id)
-        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
-        before = kept(stack, dist_id)
-        assert [r["rule"] for r in before.values()] == ["apigw-host-forwarded"]
-        [plan] = stack.rt.plans.plans_of(dist_id)
-        body = local.button_click(plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
-                                  message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+    with proposed(custom_cache_policy) as (stack, dist_id, plan, body):
+        assert [r["rule"] for r in kept(stack, dist_id).values()] == ["apigw-host-forwarded"]
         assert stack.approve(body)["statusCode"] == 200
         reads = fail_policy_reads_after_the_first(stack)
 
