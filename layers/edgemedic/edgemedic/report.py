@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 
@@ -41,6 +40,8 @@ FindingKey = tuple[str, str, str, str]
 
 
 def version() -> str:
+    from importlib import metadata  # late: ~20 ms, and only SARIF and --version ask
+
     try:
         return metadata.version("edgemedic")
     except metadata.PackageNotFoundError:  # running from a source tree that is not installed
