@@ -19,6 +19,10 @@ Gaps of moto 5.2 that it fills (sources: ../shared/reference/aws-facts.md):
   normalised. Legacy TTLs left out of a request take AWS's documented defaults (``DefaultTTL`` 86400,
   ``MaxTTL`` 31536000, ``MinTTL`` 0) where moto stores 0. moto also drops ``FunctionAssociations`` and
   ``LambdaFunctionAssociations``: they are kept and returned.
+- **Lambda function URLs** (Lambda API reference, ``ListFunctionUrlConfigs``): moto has GetFunctionUrlConfig but
+  no ListFunctionUrlConfigs. It is answered here from moto's own GetFunctionUrlConfig: a list of zero or one URL
+  config (moto keeps one URL per function; AWS allows one per qualifier), ``FunctionUrl`` ending in ``/`` as AWS
+  writes it, and 404 ``ResourceNotFoundException`` for an unknown function.
 - **Throttling** (section 9: error code ``Throttling``, message ``Rate exceeded``, HTTP 400): :meth:`Emulator.throttle`
   answers the next N HTTP attempts of an operation with it at the HTTP layer, so botocore's ``standard`` retry mode
   really backs off and retries, and surfaces the error once its attempts are spent.
@@ -160,6 +164,7 @@ class Emulator:
         self._associations: dict[tuple[str, str], dict] = {}  # (dist id, pattern) -> association fields
         self._throttles: Counter = Counter()
         self._internal: Any = None
+        self._internal_lambda: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -231,6 +236,8 @@ class Emulator:
         events.register("before-parameter-build.cloudfront", self._before_params)
         events.register("before-call.cloudfront", self._before_cloudfront_call)
         events.register("after-call.cloudfront", self._after_cloudfront_call)
+        events.register("before-parameter-build.lambda.ListFunctionUrlConfigs", self._keep_lambda_params)
+        events.register("before-call.lambda.ListFunctionUrlConfigs", self._list_function_url_configs)
 
     @staticmethod
     def _operation(event_name: str) -> str:
@@ -371,6 +378,42 @@ class Emulator:
         from moto.cloudfront.models import cloudfront_backends
 
         return dist_id in cloudfront_backends[_FAKE_ACCOUNT]["global"].distributions
+
+    # Lambda: the operation moto does not have
+
+    def _lambda(self, region: str) -> Any:
+        """The emulator's own Lambda client for ``region`` (not counted in ``calls``)."""
+        if region not in self._internal_lambda:
+            assert self.session is not None, "use the emulator as a context manager"
+            client = self.session.client("lambda", region_name=region)
+            client.meta.events.unregister("after-call", unique_id="edgemedic-emulator-count")
+            client.meta.events.unregister("before-send", unique_id="edgemedic-emulator-attempts")
+            self._internal_lambda[region] = client
+        return self._internal_lambda[region]
+
+    @staticmethod
+    def _keep_lambda_params(params: dict, context: dict, **kwargs: Any) -> None:
+        context["edgemedic_params"] = params
+
+    def _list_function_url_configs(self, model: Any, context: dict, **kwargs: Any) -> tuple:
+        from botocore.exceptions import ClientError
+
+        region = context.get("client_region") or self.region
+        name = context.get("edgemedic_params", {}).get("FunctionName", "")
+        try:
+            config = self._lambda(region).get_function_url_config(FunctionName=name)
+        except ClientError:
+            try:  # the function exists but has no URL: an empty list
+                self._lambda(region).get_function_configuration(FunctionName=name)
+            except ClientError:
+                return _ShortCircuit.error("ResourceNotFoundException", f"Function not found: {name}", 404)
+            return _ShortCircuit.ok({"FunctionUrlConfigs": []})
+        item = {key: config[key] for key in ("FunctionUrl", "FunctionArn", "AuthType", "CreationTime",
+                                            "LastModifiedTime", "InvokeMode") if config.get(key) is not None}
+        item["FunctionUrl"] = item["FunctionUrl"].rstrip("/") + "/"
+        if config.get("Cors"):
+            item["Cors"] = config["Cors"]
+        return _ShortCircuit.ok({"FunctionUrlConfigs": [item]})
 
     # CloudFront: the policy operations moto does not have
 
