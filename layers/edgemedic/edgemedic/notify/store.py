@@ -36,6 +36,7 @@ from ..findings import (
     SetOriginDomain,
     SetOriginPath,
     SetOriginProtocol,
+    SetOriginReadTimeout,
     SetViewerProtocol,
     Severity,
 )
@@ -51,7 +52,8 @@ LIST_ACTIONS = ("dynamodb:Query",)  # plans_of (the sweep expires plans)
 DYNAMODB_ACTIONS = tuple(sorted({*DECIDE_ACTIONS, *PROPOSE_ACTIONS, *LIST_ACTIONS}))
 
 _CHANGE_TYPES = {cls.__name__: cls for cls in (SetBehaviorPolicies, SetAllowedMethods, SetViewerProtocol,
-                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior)}
+                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior,
+                                               SetOriginReadTimeout)}
 
 
 # --------------------------------------------------------------------------------------------- findings as JSON
