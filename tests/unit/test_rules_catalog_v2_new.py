@@ -401,3 +401,68 @@ def test_rule_metadata_matches_the_catalog():
         rule = RULES_BY_ID[rule_id]
         assert (rule.severity.value, rule.fix_class) == (severity, fix_class)
         assert rule.url.startswith("https://docs.aws.amazon.com/") and rule.title and rule.symptom
+
+
+# --------------------------------------------------------------------------------------------- trace steps
+
+
+def _trace(dist, inv, url, method="GET", headers=()):
+    from edgemedic.trace import parse_request, trace
+
+    return trace(dist, inv, parse_request(url, method, list(headers)))
+
+
+def test_trace_shows_x_api_key_dropped_at_the_edge_and_the_error_page_replacing_it():
+    dist = api_dist(behavior("/api/*", "api", orp=p.CORS_S3_ORIGIN), errors=SPA)
+    inv = inventory(dist, apis=[_keyed_api()])
+    verdict = _trace(dist, inv, "https://d111111abcdef8.cloudfront.net/api/orders", headers=["x-api-key: k"]).verdict
+    assert (verdict["status"], verdict["short"], verdict["rules"]) == (
+        403, "x-api-key dropped at the edge", ["apigw-identity-header-dropped"])
+    assert verdict["warnings"] == [{
+        "text": "CloudFront replaces this 403 with /index.html (status 200, a custom error response of the "
+                "distribution): the client never sees the API's own answer",
+        "rules": ["custom-error-masks-api"]}]
+
+
+def test_trace_one_line_of_the_identity_finding_before_and_after_the_fix():
+    from edgemedic.trace import after_fix, one_line
+
+    config = raw_config(origins=[raw_origin("site", "site.s3.amazonaws.com", protocol=None),
+                                 raw_origin("api", f"{API}.execute-api.us-east-1.amazonaws.com", path="/prod")],
+                        behaviors=[raw_behavior("/api/*", "api", orp=p.CORS_S3_ORIGIN, methods=(
+                            "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")),
+                            raw_behavior("*", "site", cache=p.CACHING_OPTIMIZED)])
+    dist = replace(api_dist(behavior("/api/*", "api", orp=p.CORS_S3_ORIGIN)), config=config)
+    inv = inventory(dist, apis=[_keyed_api()])
+    [found] = check_identity_header_dropped(dist, inv)
+    after = after_fix(dist, inv).distribution
+    assert one_line(dist, inv, found, after=after) == (
+        "before: GET /api/orders -> 403 (API Gateway: x-api-key dropped at the edge) | after: -> 200 via GET "
+        "/prod/api/orders")
+
+
+def test_trace_shows_the_function_url_receiving_the_viewer_host_and_the_timeout():
+    dist = api_dist(behavior("/fn/*", "fn", orp=p.ALL_VIEWER), origins=[s3_origin("site"), lambda_origin()])
+    inv = replace(inventory(dist), function_urls=_function(45))
+    verdict = _trace(dist, inv, "https://d111111abcdef8.cloudfront.net/fn/report").verdict
+    assert (verdict["status"], verdict["by"], verdict["rules"]) == (502, "CloudFront", ["lambda-url-host-forwarded"])
+    assert verdict["short"] == "function URL gets the viewer's Host"
+    assert verdict["warnings"] == [{
+        "text": "CloudFront gives up after 30 s (OriginReadTimeout of origin fn); function report-builder may run "
+                "45 s: a request slower than 30 s gets 504 although the function would answer",
+        "rules": ["origin-timeout-short"]}]
+
+
+def test_trace_shows_a_preflight_served_from_the_cache():
+    dist = _cors_dist()
+    inv = inventory(dist, apis=[_cors_api()])
+    findings = list(check_cors_preflight_cached(dist, inv))
+    from edgemedic.trace import parse_request, trace
+
+    request = parse_request("https://d111111abcdef8.cloudfront.net/items", "OPTIONS",
+                            ["Origin: https://b.example.com", "Access-Control-Request-Method: POST"])
+    verdict = trace(dist, inv, request, findings=findings).verdict
+    assert {"text": "the preflight is served from the edge cache, whose key lacks origin, "
+                    "access-control-request-method, access-control-request-headers: the Access-Control-Allow-* "
+                    "headers for Origin https://b.example.com may be those cached for another origin or request",
+            "rules": ["apigw-cors-preflight-cached"]} in verdict["warnings"]
