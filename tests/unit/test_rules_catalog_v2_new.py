@@ -387,6 +387,8 @@ def test_the_spa_fallback_function_runs_as_cloudfront_would(uri, expected):
     result = dukpy.evaljs([code, "handler(dukpy.event)"], event=event)
     assert result["uri"] == expected
     assert result["method"] == "GET"
+    joined = dukpy.evaljs([" ".join(code.split()), "handler(dukpy.event)"], event=event)  # as a chat view shows it
+    assert joined == result
 
 
 def test_rule_metadata_matches_the_catalog():

@@ -51,7 +51,7 @@ INTRO = (
     "(auto) it applies itself; patches a person should confirm (approve) go to Slack with an Approve button; "
     "changes outside the distribution (manual) become tickets.\n\n"
     "This demo runs on an AWS emulator inside this process (moto, with CloudFront's ETags, If-Match and "
-    "managed policies added). It builds the five setups of the stories below, plus one that is done right, "
+    "managed policies added). It builds the six setups of the stories below, plus one that is done right, "
     "with the same API calls you would make, then:\n"
     "  1. scans them, as `edgemedic scan` does on your account;\n"
     "  2. runs edgemedic's SAM app (the real Lambda handlers) and replays, per story, the CloudTrail event of the "
@@ -87,6 +87,8 @@ def _changes() -> dict[str, Change]:
                             "CachingOptimized, redirecting to HTTPS"),
         "alb-tls": Change(Person("lee", "WebTeam"),
                           "pointed origin shop-web-alb at the load balancer's own DNS name"),
+        "spa-fallback": Change(Person("sam", "FrontendDevs"),
+                               "copied the app's behavior for /api/* (origin request policy CORS-S3Origin)"),
     }
 
 

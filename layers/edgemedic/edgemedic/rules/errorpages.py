@@ -28,10 +28,11 @@ def spa_fallback_function(page: str) -> str:
     """A viewer-request CloudFront Function serving ``page`` for app routes (paths whose last segment has no dot),
     leaving files (``/assets/app.js``, ``/favicon.ico``) alone, so that a missing file still gets its real 403/404.
     """
+    # Block comments only: the code stays valid where a ticket or chat view joins its lines.
     return "\n".join((
-        "// SPA fallback: viewer-request function for the behaviors that serve the single-page app.",
-        "// App routes (no file extension in the last path segment) get the app's page; files are left alone.",
-        "// Do not associate it with API behaviors: their responses, errors included, must reach clients as sent.",
+        "/* SPA fallback: viewer-request function for the behaviors that serve the single-page app.",
+        "   App routes (no file extension in the last path segment) get the app's page; files are left alone.",
+        "   Do not associate it with API behaviors: their responses, errors included, must reach clients as sent. */",
         "function handler(event) {",
         "    var request = event.request;",
         "    var uri = request.uri;",
