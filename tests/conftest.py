@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "cloudtrail"
+FIXTURES = ROOT / "tests" / "fixtures"
 EVENTS = ROOT / "events"
 
 

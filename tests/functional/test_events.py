@@ -1,4 +1,4 @@
-"""events/*.json (real-shaped EventBridge payloads built from ../shared/fixtures/cloudtrail) -> parsed change,
+"""events/*.json (real-shaped EventBridge payloads, see events/README.md) -> parsed change,
 loop guard and exact targets. The same files feed `sam local invoke -e` and the end-to-end tests."""
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ from edgemedic.validate import validate_config
 
 DIST = "E2QWRUHAPOMQZL"
 API_DOMAIN = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cloudtrail"
+CLOUDTRAIL = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail"
 ALL7 = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
 
 
@@ -395,16 +395,16 @@ def test_plan_from_config_matches_build_plan():
 
 
 def _event(name: str) -> dict:
-    event = json.loads((SHARED_FIXTURES / name).read_text())
+    event = json.loads((CLOUDTRAIL / name).read_text())
     return event.get("detail", event)
 
 
 def test_from_cloudtrail_config_converts_aws_acronyms():
-    config = from_cloudtrail_config(_event("cloudfront-UpdateDistribution-awsdocs-2024.json")
+    config = from_cloudtrail_config(_event("cloudfront-UpdateDistribution-custom-origin.json")
                                     ["requestParameters"]["distributionConfig"])
     assert config["ViewerCertificate"] == {
         "MinimumProtocolVersion": "TLSv1.2_2021", "CloudFrontDefaultCertificate": False,
-        "ACMCertificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "ACMCertificateArn": "arn:aws:acm:us-east-1:210987654321:certificate/5e6f7a8b-0000-4c1d-9e2f-FIXTURE00001",
         "SSLSupportMethod": "sni-only",
     }
     assert config["WebACLId"].startswith("arn:aws:wafv2:")
@@ -416,7 +416,7 @@ def test_from_cloudtrail_config_converts_aws_acronyms():
     }
     assert config["DefaultCacheBehavior"]["ForwardedValues"]["Headers"] == {"Quantity": 1, "Items": ["*"]}
     assert config["DefaultCacheBehavior"]["AllowedMethods"]["CachedMethods"] == {"Quantity": 2,
-                                                                                 "Items": ["HEAD", "GET"]}
+                                                                                 "Items": ["GET", "HEAD"]}
     # Every key is a member botocore knows: the converted config is a valid UpdateDistribution parameter.
     model = get_session().get_service_model("cloudfront").operation_model("UpdateDistribution").input_shape
     report = ParamValidator().validate({"Id": "EDFDVBD6EXAMPLE", "IfMatch": "E1", "DistributionConfig": config}, model)

@@ -18,7 +18,7 @@ from edgemedic.plan import from_cloudtrail_config
 from edgemedic.validate import validate_config
 
 API_DOMAIN = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
-SHARED_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "cloudtrail"
+CLOUDTRAIL = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail"
 
 
 def valid_config() -> dict:
@@ -233,15 +233,15 @@ def test_empty_string_ids_mean_absent():
 
 
 @pytest.mark.parametrize("name", [
-    "cloudfront-UpdateDistribution-awsdocs-2024.json",
-    "cloudfront-UpdateDistribution-eventbridge-envelope-cfn-2022.json",
+    "cloudfront-UpdateDistribution-custom-origin.json",
+    "cloudfront-UpdateDistribution-eventbridge-cloudformation.json",
 ])
 def test_real_configs_from_cloudtrail_are_valid(name):
-    event = json.loads((SHARED_FIXTURES / name).read_text())
+    event = json.loads((CLOUDTRAIL / name).read_text())
     camel = event.get("detail", event)["requestParameters"]["distributionConfig"]
     config = from_cloudtrail_config(camel)
     assert validate_config(config, original=copy.deepcopy(config)) == []
-    # And breaking it is noticed: the 2024 config forwards all headers, so MinTTL must stay 0.
+    # And breaking it is noticed: with legacy headers '*' (all headers), MinTTL must stay 0.
     config["DefaultCacheBehavior"]["MinTTL"] = 1
     config["DefaultCacheBehavior"]["ForwardedValues"]["Headers"] = {"Quantity": 1, "Items": ["*"]}
     assert validate_config(config) == [

@@ -2,8 +2,8 @@
 
 Pure rendering: nothing here reads AWS. The README's rule table is generated from the rules' own metadata::
 
-    python -m edgemedic.report --update-readme          # rewrite the table between the markers
-    python -m edgemedic.report --check-readme           # exit 1 when the README is out of date (CI)
+    python -m edgemedic.report --update-readme          # rewrite the table between the markers, and docs/rules.md
+    python -m edgemedic.report --check-readme           # exit 1 when either is out of date (CI)
 """
 from __future__ import annotations
 
@@ -280,6 +280,35 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rules_reference(rules: Sequence[Rule]) -> str:
+    """docs/rules.md: the catalog's words and one section per rule, generated from the rules' own metadata."""
+    from .rules.terms import CATALOG_VERSION, TERMS
+
+    lines = [
+        "# Rule reference",
+        "",
+        f"Catalog version {CATALOG_VERSION}. Generated from the rules' own metadata by "
+        "`python -m edgemedic.report --update-readme`; do not edit by hand (a test keeps it equal to the code).",
+        "The ids are a public contract: they appear in JSON, SARIF, Slack messages, tickets and `modes` settings.",
+        "",
+        "## Words used below",
+        "",
+    ]
+    lines += [f"- **{term}**: {text}" for term, text in TERMS]
+    lines += ["", "## Rules", "", rules_markdown(rules).rstrip("\n")]
+    for rule in rules:
+        lines += [
+            "", f"### `{rule.id}`", "",
+            f"- Severity: {Severity(rule.severity).value}",
+            f"- Fix class: {rule.fix_class}",
+            f"- When it fires: {' '.join(rule.title.split())}",
+            f"- What the user sees: {' '.join(rule.symptom.split())}",
+            f"- Fix: {' '.join(rule.remediation.split())}",
+            f"- Source: {rule.url}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def rules_json(rules: Sequence[Rule]) -> str:
     return json.dumps({"rules": [
         {"id": r.id, "severity": Severity(r.severity).value, "fix_class": r.fix_class, "title": r.title,
@@ -324,28 +353,37 @@ def default_readme() -> Path:
     return Path(__file__).resolve().parents[3] / "README.md"
 
 
+def docs_path(readme: Path) -> Path:
+    """The generated rule reference beside a README: ``docs/rules.md``."""
+    return readme.parent / "docs" / "rules.md"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edgemedic.report",
-                                     description="Regenerate or check the README's rule table.")
+                                     description="Regenerate or check the README's rule table and docs/rules.md.")
     action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--update-readme", action="store_true", help="rewrite the table between the markers")
-    action.add_argument("--check-readme", action="store_true", help="exit 1 when the table is out of date")
+    action.add_argument("--update-readme", action="store_true",
+                        help="rewrite the table between the markers and docs/rules.md")
+    action.add_argument("--check-readme", action="store_true", help="exit 1 when either is out of date")
     parser.add_argument("readme", nargs="?", type=Path, default=None, help="README path (default: the repo's)")
     args = parser.parse_args(argv)
     from .rules import RULES
 
     path = args.readme or default_readme()
+    docs = docs_path(path)
     current = path.read_text(encoding="utf-8")
-    wanted = readme_with_rules(current, RULES)
+    wanted = {path: (current, readme_with_rules(current, RULES)),
+              docs: (docs.read_text(encoding="utf-8") if docs.exists() else "", rules_reference(RULES))}
+    stale = [p for p, (now, new) in wanted.items() if now != new]
     if args.check_readme:
-        if wanted != current:
-            print(f"{path}: rule table is out of date; run python -m edgemedic.report --update-readme",
+        for p in stale:
+            print(f"{p}: rule reference is out of date; run python -m edgemedic.report --update-readme",
                   file=sys.stderr)
-            return 1
-        return 0
-    if wanted != current:
-        path.write_text(wanted, encoding="utf-8")
-        print(f"{path}: rule table updated ({len(RULES)} rules)")
+        return 1 if stale else 0
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(wanted[p][1], encoding="utf-8")
+        print(f"{p}: rule reference updated ({len(RULES)} rules)")
     return 0
 
 

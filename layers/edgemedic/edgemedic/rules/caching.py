@@ -51,9 +51,16 @@ RESPONSE_CACHED = Rule(
     id="apigw-response-cached",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="An API behavior caches responses without the origin asking for it",
-    symptom="Stale or other users' responses served from the edge",
-    remediation="CachingDisabled (legacy: migrate to CachingDisabled + AllViewerExceptHostHeader).",
+    title="An API behavior caches by default rather than by choice, or shares responses between "
+          "callers: (a) a managed caching policy (CachingOptimized, "
+          "CachingOptimizedForUncompressedObjects, Amplify, Elemental-MediaPackage) or legacy "
+          "DefaultTTL/MinTTL > 0; or (b) a policy that can cache (MaxTTL > 0) while GET/HEAD methods "
+          "under it need authorization and the header they authorize with is forwarded but not in the"
+          " cache key. A custom cache policy with TTLs on methods that need no authorization is a "
+          "deliberate choice: no finding.",
+    symptom="Stale or other users' responses served from the edge.",
+    remediation="CachingDisabled (legacy: migrate to CachingDisabled + AllViewerExceptHostHeader) "
+                "(auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html",
     check=check_response_cached,
 )

@@ -93,12 +93,13 @@ CORS_PREFLIGHT_CACHED = Rule(
     id="apigw-cors-preflight-cached",
     severity=Severity.MEDIUM,
     fix_class=FixClass.AUTO.value,
-    title="The behavior caches OPTIONS, the API answers preflights per request (an HTTP API CORS configuration with "
-          "several allowed origins or credentials, or OPTIONS methods with a non-MOCK integration), and the cache key "
-          "lacks Origin, Access-Control-Request-Method or Access-Control-Request-Headers.",
-    symptom="Browsers fail CORS now and then: a preflight answered from the cache carries another origin's or "
-            "another request's CORS headers.",
-    remediation="CachedMethods GET,HEAD.",
+    title=("The behavior caches OPTIONS (OPTIONS in CachedMethods), the API answers preflights per request (an HTTP "
+          "API CORS configuration with several allowed origins or credentials, or OPTIONS methods with a non-MOCK "
+          "integration), and the cache key lacks Origin, Access-Control-Request-Method or "
+          "Access-Control-Request-Headers."),
+    symptom=("Browsers fail CORS now and then: a preflight answered from the cache carries another origin's or "
+             "another request's CORS headers."),
+    remediation="CachedMethods GET,HEAD (auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/header-caching.html",
     check=check_cors_preflight_cached,
 )

@@ -217,9 +217,10 @@ EDGE_ENDPOINT = Rule(
     id="apigw-edge-endpoint",
     severity=Severity.MEDIUM,
     fix_class=FixClass.MANUAL.value,
-    title="The API behind an API origin is EDGE-optimized",
-    symptom="Two CloudFront hops: more latency, header case changes, an alias that cannot sit on both",
-    remediation="Switch the API to REGIONAL.",
+    title="The API behind an API origin is EDGE-optimized.",
+    symptom="Two CloudFront hops: more latency, header case changes, an alias that cannot sit on "
+            "both.",
+    remediation="Switch the API to REGIONAL (manual).",
     url="https://repost.aws/knowledge-center/api-gateway-cloudfront-distribution",
     check=check_edge_endpoint,
 )
@@ -228,9 +229,9 @@ PRIVATE_ENDPOINT = Rule(
     id="apigw-private-endpoint",
     severity=Severity.CRITICAL,
     fix_class=FixClass.MANUAL.value,
-    title="The API behind an API origin is PRIVATE",
-    symptom="Unreachable from CloudFront",
-    remediation="Make it REGIONAL or use a reachable origin.",
+    title="The API behind an API origin is PRIVATE.",
+    symptom="Unreachable from CloudFront.",
+    remediation="Make it REGIONAL or use a reachable origin (manual).",
     url="https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-endpoint-types.html",
     check=check_private_endpoint,
 )
@@ -239,10 +240,10 @@ DEFAULT_ENDPOINT_DISABLED = Rule(
     id="apigw-default-endpoint-disabled",
     severity=Severity.CRITICAL,
     fix_class="approve/manual",
-    title="The origin is the execute-api domain but the API has disableExecuteApiEndpoint set",
-    symptom="Every request 403",
-    remediation="Point the origin at the API's custom domain (approve where exactly one custom domain maps the API, "
-                "else manual).",
+    title="The origin is the execute-api domain but the API has disableExecuteApiEndpoint set.",
+    symptom="Every request 403.",
+    remediation="Point the origin at the API's custom domain (approve where exactly one custom domain"
+                " maps the API, else manual).",
     url="https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-disable-default-endpoint.html",
     check=check_default_endpoint_disabled,
 )

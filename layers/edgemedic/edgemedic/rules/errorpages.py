@@ -115,12 +115,12 @@ CUSTOM_ERROR_MASKS_API = Rule(
     id="custom-error-masks-api",
     severity=Severity.MEDIUM,
     fix_class="manual",
-    title="The distribution has custom error responses that replace 4xx or 5xx responses with a page "
-          "(ResponsePagePath), and it has an API behavior: custom error responses apply to every behavior.",
-    symptom="API errors reach clients as the page, often 200 with index.html: 'Unexpected token <' in JSON clients, "
-            "retries that never see the real status.",
-    remediation="Serve the single-page fallback from a CloudFront Function on the static behaviors and remove the "
-                "custom error responses; the ticket carries the function (manual).",
+    title=("The distribution has custom error responses that replace 4xx or 5xx responses with a page "
+          "(ResponsePagePath), and it has an API behavior: custom error responses apply to every behavior."),
+    symptom=("API errors reach clients as the page, often 200 with index.html: Unexpected token < in JSON clients, "
+             "retries that never see the real status."),
+    remediation=("Serve the single-page fallback from a CloudFront Function on the static behaviors and remove the "
+                 "custom error responses; the ticket carries the function (manual)."),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/GeneratingCustomErrorResponses.html",
     check=check_custom_error_masks_api,
 )

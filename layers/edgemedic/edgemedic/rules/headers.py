@@ -108,10 +108,15 @@ HOST_FORWARDED = Rule(
     id="apigw-host-forwarded",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="An API behavior forwards the viewer Host header to API Gateway without Host intent",
-    symptom='403 {"message":"Forbidden"}, a CloudFront 403/502, or requests landing on the wrong origin',
-    remediation="Origin request policy AllViewerExceptHostHeader, and a cache policy without Host (CachingDisabled) "
-                "where the key carried it; a legacy behavior is migrated to policies.",
+    title="An API behavior forwards the viewer Host (AllViewer, "
+          "AllViewerAndCloudFrontHeaders-2022-06, HostHeaderOnly, a cache policy with Host in its key"
+          " such as Amplify or UseOriginCacheControlHeaders*, a custom policy with Host, legacy "
+          "headers Host or *) and there is no Host intent.",
+    symptom='403 {"message":"Forbidden"}, a CloudFront 403/502, or requests landing on the wrong '
+            "origin.",
+    remediation="Origin request policy AllViewerExceptHostHeader, and a cache policy without Host "
+                "(CachingDisabled) where the key carried it; a legacy behavior is migrated to "
+                "policies (auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html",
     check=check_host_forwarded,
 )
@@ -120,9 +125,12 @@ WEBSOCKET_HANDSHAKE = Rule(
     id="websocket-handshake-dropped",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="A behavior to a WebSocket API does not forward the Sec-WebSocket-* handshake headers",
-    symptom="The WebSocket handshake fails",
-    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent).",
+    title="A behavior to a WebSocket API does not forward Sec-WebSocket-Key or Sec-WebSocket-Version "
+          "(AWS's documented minimum; -Protocol and -Extensions matter only to clients that send "
+          "them, and trace says so).",
+    symptom="The WebSocket handshake fails.",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) "
+                "(auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-working-with.websockets.html",
     check=check_websocket_handshake,
 )

@@ -120,13 +120,14 @@ IDENTITY_HEADER_DROPPED = Rule(
     id="apigw-identity-header-dropped",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="Methods under the behavior are authorized with a header other than Authorization (x-api-key for REST "
-          "methods with apiKeyRequired and API key source HEADER, or an authorizer's identity-source header), and "
-          "the behavior neither forwards it nor sets it as an origin custom header.",
-    symptom='403 {"message":"Forbidden"} (API key) or 401 Unauthorized on every call through CloudFront, while '
-            "direct calls work.",
-    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent); where the cache "
-                "policy can cache, also CachingDisabled.",
+    title=("Methods under the behavior need a header other than Authorization to be authorized: x-api-key for "
+          "REST methods with apiKeyRequired (API key source HEADER), or an authorizer's identity-source header "
+          "(REST method.request.header.X, HTTP API $request.header.X), and the behavior neither forwards that "
+          "header (cache key, origin request policy, legacy whitelist) nor sets it as an origin custom header."),
+    symptom=('403 {"message":"Forbidden"} (API key) or 401 Unauthorized on every call through CloudFront, while '
+             "direct calls work."),
+    remediation=("AllViewerExceptHostHeader (AllViewer under Host intent), with the caching rule of "
+                 "apigw-auth-header-dropped (auto)."),
     url="https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html",
     check=check_identity_header_dropped,
 )

@@ -50,11 +50,11 @@ LAMBDA_URL_HOST_FORWARDED = Rule(
     id="lambda-url-host-forwarded",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="A behavior to a Lambda function URL origin forwards the viewer Host header (a function URL has no custom "
-          "domains, so there is no Host intent).",
+    title=("A behavior to a Lambda URL origin forwards the viewer Host (same sources as apigw-host-forwarded). "
+          "A function URL has no custom domains, so there is no Host intent."),
     symptom="403 or 502 from the function URL; the function never runs.",
-    remediation="Origin request policy AllViewerExceptHostHeader, and a cache policy without Host (CachingDisabled) "
-                "where the key carried it.",
+    remediation=("AllViewerExceptHostHeader, and a cache policy without Host (CachingDisabled) where the key carried "
+                 "it (auto)."),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html",
     check=check_lambda_url_host,
 )

@@ -123,9 +123,12 @@ API_ORIGIN_PROTOCOL = Rule(
     id="apigw-origin-protocol",
     severity=Severity.HIGH,
     fix_class=FixClass.AUTO.value,
-    title="An API origin is not https-only, or its OriginSslProtocols lacks TLSv1.2",
-    symptom="502, or failures for viewers on HTTP",
-    remediation="https-only with TLSv1.2.",
+    title="An API origin whose OriginProtocolPolicy is http-only, or match-viewer while a behavior "
+          "targeting it lets viewers in over HTTP (allow-all), or whose OriginSslProtocols lacks "
+          "TLSv1.2 (API Gateway serves HTTPS with TLS 1.2 only). This rule owns TLS protocol findings"
+          " on API origins.",
+    symptom="502, or failures for viewers on HTTP.",
+    remediation="https-only with TLSv1.2 (auto).",
     url="https://repost.aws/knowledge-center/api-gateway-domain-cloudfront",
     check=check_api_origin_protocol,
 )
@@ -134,9 +137,9 @@ VIEWER_HTTP_ALLOWED = Rule(
     id="apigw-viewer-http-allowed",
     severity=Severity.MEDIUM,
     fix_class=FixClass.APPROVE.value,
-    title="An API behavior (not WebSocket) has ViewerProtocolPolicy allow-all",
-    symptom="Tokens and signatures sent in clear text",
-    remediation="redirect-to-https.",
+    title="An API behavior (not WebSocket) has ViewerProtocolPolicy allow-all.",
+    symptom="Tokens and signatures sent in clear text.",
+    remediation="redirect-to-https (approve).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html"
         "#DownloadDistValuesViewerProtocolPolicy",
     check=check_viewer_http_allowed,
@@ -146,9 +149,9 @@ WEBSOCKET_REDIRECT = Rule(
     id="websocket-redirect-to-https",
     severity=Severity.HIGH,
     fix_class=FixClass.MANUAL.value,
-    title="A behavior to a WebSocket API uses redirect-to-https",
-    symptom="ws:// clients get 301 and never connect",
-    remediation="https-only (wss only) or allow-all where plain ws is wanted.",
+    title="A behavior to a WebSocket API uses redirect-to-https.",
+    symptom="ws:// clients get 301 and never connect.",
+    remediation="https-only (wss only) or allow-all where plain ws is wanted (manual).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-working-with.websockets.html",
     check=check_websocket_redirect,
 )
@@ -157,9 +160,11 @@ ORIGIN_TLS_PROTOCOLS = Rule(
     id="origin-tls-protocols",
     severity=Severity.MEDIUM,
     fix_class=FixClass.APPROVE.value,
-    title="A custom origin's OriginSslProtocols includes SSLv3, or lacks TLSv1.2",
-    symptom="Weak or failing handshakes",
-    remediation="TLSv1.2 only.",
+    title="A custom origin that is not an API origin and is reached over HTTPS (https-only, or "
+          "match-viewer with HTTPS viewers) has OriginSslProtocols including SSLv3, or lacking "
+          "TLSv1.2.",
+    symptom="Weak or failing handshakes.",
+    remediation="TLSv1.2 only (approve).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-https-cloudfront-to-custom-origin.html",
     check=check_origin_tls_protocols,
 )

@@ -273,10 +273,15 @@ AUTH_HEADER_DROPPED = Rule(
     id="apigw-auth-header-dropped",
     severity=Severity.HIGH,
     fix_class="auto",
-    title="Methods under the behavior need the Authorization header (AWS_IAM, Cognito, a token authorizer reading "
-          "it, JWT) and are reachable with GET or HEAD (or cached OPTIONS), but the behavior does not forward it.",
+    title="Methods under the behavior need the Authorization header (AWS_IAM, COGNITO_USER_POOLS, a "
+          "token authorizer reading it, a JWT authorizer) and are reachable with GET or HEAD (or "
+          "OPTIONS when OPTIONS is cached), but the behavior forwards Authorization neither in its "
+          "cache key nor through an all-viewer origin request policy (nor legacy headers).",
     symptom="GET 401/403 Missing Authentication Token or Unauthorized while POST works.",
-    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) (auto).",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent); where"
+                " the cache policy can cache (MaxTTL > 0) without Authorization in its key, also "
+                "CachingDisabled, so that no response for one caller is served to another. Every fix "
+                "that makes Authorization reach methods needing it obeys the same (auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html",
     check=check_auth_header_dropped,
 )
@@ -285,10 +290,12 @@ QUERY_DROPPED = Rule(
     id="apigw-query-dropped",
     severity=Severity.MEDIUM,
     fix_class="auto",
-    title="REST methods under the behavior declare query-string parameters (method.request.querystring.*) but the "
-          "behavior forwards no query strings.",
+    title="REST methods under the behavior declare query-string parameters "
+          "(method.request.querystring.*) but the behavior forwards no query strings.",
     symptom="Parameters silently missing; SigV4 signatures over the query fail.",
-    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent) (auto).",
+    remediation="Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent), with "
+                "CachingDisabled where Authorization would otherwise reach a cache that can share it "
+                "(auto).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html",
     check=check_query_dropped,
 )
@@ -296,12 +303,17 @@ QUERY_DROPPED = Rule(
 METHODS_BLOCKED = Rule(
     id="apigw-methods-blocked",
     severity=Severity.HIGH,
-    fix_class="auto",
-    title="The behavior's AllowedMethods lack a method the API implements under its paths (POST, PUT, PATCH, "
-          "DELETE; ANY counts as all; OPTIONS when the API defines OPTIONS methods or CORS).",
-    symptom='CloudFront 403 "This distribution is not configured to allow the HTTP request method that was used for '
-            'this request", or 405 from the wrong origin.',
-    remediation="All seven methods; cached methods stay GET,HEAD (auto).",
+    fix_class="auto/approve/manual",
+    title="The behavior's AllowedMethods (GET,HEAD or GET,HEAD,OPTIONS) lack a method the API "
+          "implements under its paths: POST, PUT, PATCH, DELETE explicitly, OPTIONS when the API "
+          "defines OPTIONS methods or CORS. Medium when only ANY methods (or an HTTP API's $default "
+          "route) stand for the write methods. When the path is unroutable but apigw-path-unroutable "
+          "proposes one OriginPath, the methods are those at the paths that fix reaches.",
+    symptom='CloudFront 403 "This distribution is not configured to allow the HTTP request method '
+            'that was used for this request", or 405 from the wrong origin.',
+    remediation="All seven methods; cached methods stay GET,HEAD (auto for explicit write methods, "
+                "approve for ANY-only; manual on an origin-group behavior: a separate behavior to the"
+                " primary origin for writes).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html",
     check=check_methods_blocked,
 )
@@ -310,11 +322,12 @@ IAM_HOST_MISMATCH = Rule(
     id="apigw-iam-host-mismatch",
     severity=Severity.HIGH,
     fix_class="manual",
-    title="Methods under the behavior use AWS_IAM and there is no Host intent: clients sign for the CloudFront "
-          "host, CloudFront rewrites Host, API Gateway verifies against its own host.",
+    title="Methods under the behavior use AWS_IAM and there is no Host intent: clients sign for the "
+          "CloudFront host, CloudFront rewrites Host, API Gateway verifies against its own host.",
     symptom='403 "The request signature we calculated does not match the signature you provided".',
-    remediation="A regional custom domain equal to the alias on the API, Host forwarded (AllViewer), base path "
-                "mapping; or clients sign for the API host (manual).",
+    remediation="A regional custom domain equal to the alias on the API, Host forwarded (AllViewer), "
+                "base path mapping; or clients sign for the API host and the path the API receives "
+                "(manual).",
     url="https://repost.aws/knowledge-center/api-gateway-iam-sigv4-mismatch",
     check=check_iam_host_mismatch,
 )

@@ -202,14 +202,17 @@ PATH_UNROUTABLE = Rule(
     id="apigw-path-unroutable",
     severity=Severity.HIGH,
     fix_class="approve/manual",
-    title="The behavior leads nowhere: no viewer path its pattern matches reaches a method of the API, given the "
-          "Host and path at the API (OriginPath + full viewer path).",
-    symptom='REST: 403 {"message":"Missing Authentication Token"}; HTTP: 404 {"message":"Not Found"}; WebSocket: the '
-            "handshake fails.",
-    remediation="Where exactly one OriginPath makes the behavior reach the API without breaking the origin's other "
-                "behaviors, that OriginPath (approve); otherwise a ticket naming the options: a different "
-                "OriginPath, a CloudFront Function that strips the prefix, resources under the prefix, or a base "
-                "path mapping (manual).",
+    title="The behavior leads nowhere: no viewer path that its pattern matches reaches a method of "
+          "the API, given the Host and path at the API (OriginPath + full viewer path; a custom "
+          "domain's routing rules and API mappings as its routing mode says). REST needs the stage "
+          "and a matching resource ({proxy+} matches everything below it); HTTP APIs a matching route"
+          " (ANY and {proxy+} included); WebSocket APIs exactly the stage (or the mapping).",
+    symptom='REST: 403 {"message":"Missing Authentication Token"}; HTTP: 404 {"message":"Not Found"};'
+            " WebSocket: the handshake fails.",
+    remediation="Where one OriginPath makes every resource under the pattern routable without "
+                "breaking the origin's other behaviors, that OriginPath (approve); otherwise a ticket"
+                " naming the options: a different OriginPath, a CloudFront Function that strips the "
+                "prefix, resources under the prefix, or a base path mapping or routing rule (manual).",
     url="https://repost.aws/knowledge-center/api-gateway-domain-cloudfront",
     check=check_path_unroutable,
 )
@@ -218,10 +221,12 @@ BEHAVIOR_SHADOWED = Rule(
     id="behavior-shadowed",
     severity=Severity.MEDIUM,
     fix_class="approve",
-    title="A cache behavior can never be chosen because an earlier behavior's pattern matches every path it "
-          "matches (first match wins; * and ? wildcards; case-sensitive; leading / optional).",
-    symptom="Requests meant for one origin go to another, e.g. API calls answered by S3 with NoSuchKey or 405.",
-    remediation="Move the shadowed behavior before the one that shadows it (approve).",
+    title="A cache behavior can never be chosen because earlier behaviors' patterns, one or several "
+          "together, match every path it matches (first match wins; * and ? wildcards; "
+          "case-sensitive; leading / optional).",
+    symptom="Requests meant for one origin go to another, e.g. API calls answered by S3 with "
+            "NoSuchKey or 405.",
+    remediation="Move the shadowed behavior before the first one that takes its paths (approve).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/distribution-web-values-specify.html"
         "#DownloadDistValuesPathPattern",
     check=check_shadowed,

@@ -113,11 +113,11 @@ ORIGIN_TIMEOUT_SHORT = Rule(
     id="origin-timeout-short",
     severity=Severity.MEDIUM,
     fix_class="auto/manual",
-    title="An origin's OriginReadTimeout (default 30 s) is shorter than its backend may take: a REST integration "
-          "timeoutInMillis above it, or, for a Lambda URL origin, the function's Timeout above it.",
+    title=("An origin's OriginReadTimeout (default 30 s) is shorter than its backend may take: a REST integration "
+          "timeoutInMillis above it, or, for a Lambda URL origin, the function's Timeout above it."),
     symptom="504 from CloudFront on slow requests that the backend would have answered.",
-    remediation="OriginReadTimeout = the backend's timeout in whole seconds (auto up to 60 s; above 60 s a quota "
-                "increase is needed: manual).",
+    remediation=("OriginReadTimeout = the backend's timeout in whole seconds (auto up to 60 s; above 60 s a quota "
+                 "increase is needed: manual)."),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/"
         "DownloadDistValuesOrigin.html#DownloadDistValuesOriginResponseTimeout",
     check=check_origin_timeout_short,

@@ -261,10 +261,13 @@ NAME_MISMATCH = Rule(
     id="origin-tls-name-mismatch",
     severity=Severity.HIGH,
     fix_class="approve/manual",
-    title="A custom origin reached over HTTPS presents a certificate that does not name the host CloudFront checks",
-    symptom="502 \"CloudFront wasn't able to connect to the origin\"",
-    remediation="Origin domain = a name on the certificate that points at the same origin (approve where exactly one "
-                "such name exists, else manual).",
+    title="A custom origin reached over HTTPS (https-only, or match-viewer with HTTPS viewers) whose "
+          "certificate cannot cover the name CloudFront checks (the origin domain, or the viewer Host"
+          " when Host is forwarded): a load balancer DNS name (*.elb.amazonaws.com), or a listener "
+          "certificate read from ELB/ACM whose names do not match.",
+    symptom="502 \"CloudFront wasn't able to connect to the origin\".",
+    remediation="Origin domain = a name on the certificate that points at the same origin (approve "
+                "where exactly one such name exists, else manual).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-502-bad-gateway.html",
     check=check_name_mismatch,
 )
@@ -273,9 +276,10 @@ CERT_INVALID = Rule(
     id="origin-tls-cert-invalid",
     severity=Severity.HIGH,
     fix_class=FixClass.MANUAL.value,
-    title="The origin's certificate is expired, self-signed, or served without its chain",
-    symptom="502",
-    remediation="A valid ACM certificate on the origin.",
+    title="The origin's certificate is expired, self-signed, or served without its chain (ACM status,"
+          " or a live probe when the user asks for one).",
+    symptom="502.",
+    remediation="A valid ACM certificate on the origin (manual).",
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-502-bad-gateway.html",
     check=check_cert_invalid,
 )
