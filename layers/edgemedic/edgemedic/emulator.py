@@ -147,6 +147,46 @@ def _pattern(behavior: Mapping) -> str:
     return behavior.get("PathPattern") or "*"
 
 
+class FunctionUrlLister:
+    """ListFunctionUrlConfigs, which moto lacks, answered from moto's GetFunctionUrlConfig (see the module doc).
+
+    ``lambda_client(region)`` gives a Lambda client that reaches moto without these hooks (in-process or a moto
+    server). ``install(events)`` puts the answer on a botocore event system (a session's or a client's).
+    """
+
+    def __init__(self, lambda_client: Callable[[str], Any]):
+        self._client = lambda_client
+
+    def install(self, events: Any) -> None:
+        events.register("before-parameter-build.lambda.ListFunctionUrlConfigs", self._keep_params)
+        events.register("before-call.lambda.ListFunctionUrlConfigs", self._answer)
+
+    @staticmethod
+    def _keep_params(params: dict, context: dict, **kwargs: Any) -> None:
+        context["edgemedic_params"] = params
+
+    def _answer(self, model: Any, context: dict, **kwargs: Any) -> tuple:
+        from botocore.exceptions import ClientError
+
+        region = context.get("client_region") or "us-east-1"
+        name = context.get("edgemedic_params", {}).get("FunctionName", "")
+        client = self._client(region)
+        try:
+            config = client.get_function_url_config(FunctionName=name)
+        except ClientError:
+            try:  # the function exists but has no URL: an empty list
+                client.get_function_configuration(FunctionName=name)
+            except ClientError:
+                return _ShortCircuit.error("ResourceNotFoundException", f"Function not found: {name}", 404)
+            return _ShortCircuit.ok({"FunctionUrlConfigs": []})
+        item = {key: config[key] for key in ("FunctionUrl", "FunctionArn", "AuthType", "CreationTime",
+                                            "LastModifiedTime", "InvokeMode") if config.get(key) is not None}
+        item["FunctionUrl"] = item["FunctionUrl"].rstrip("/") + "/"
+        if config.get("Cors"):
+            item["Cors"] = config["Cors"]
+        return _ShortCircuit.ok({"FunctionUrlConfigs": [item]})
+
+
 class Emulator:
     """moto's ``mock_aws`` with CloudFront's ETags, If-Match, policies and throttling added (see module doc)."""
 
@@ -236,8 +276,7 @@ class Emulator:
         events.register("before-parameter-build.cloudfront", self._before_params)
         events.register("before-call.cloudfront", self._before_cloudfront_call)
         events.register("after-call.cloudfront", self._after_cloudfront_call)
-        events.register("before-parameter-build.lambda.ListFunctionUrlConfigs", self._keep_lambda_params)
-        events.register("before-call.lambda.ListFunctionUrlConfigs", self._list_function_url_configs)
+        FunctionUrlLister(self._lambda).install(events)
 
     @staticmethod
     def _operation(event_name: str) -> str:
@@ -390,30 +429,6 @@ class Emulator:
             client.meta.events.unregister("before-send", unique_id="edgemedic-emulator-attempts")
             self._internal_lambda[region] = client
         return self._internal_lambda[region]
-
-    @staticmethod
-    def _keep_lambda_params(params: dict, context: dict, **kwargs: Any) -> None:
-        context["edgemedic_params"] = params
-
-    def _list_function_url_configs(self, model: Any, context: dict, **kwargs: Any) -> tuple:
-        from botocore.exceptions import ClientError
-
-        region = context.get("client_region") or self.region
-        name = context.get("edgemedic_params", {}).get("FunctionName", "")
-        try:
-            config = self._lambda(region).get_function_url_config(FunctionName=name)
-        except ClientError:
-            try:  # the function exists but has no URL: an empty list
-                self._lambda(region).get_function_configuration(FunctionName=name)
-            except ClientError:
-                return _ShortCircuit.error("ResourceNotFoundException", f"Function not found: {name}", 404)
-            return _ShortCircuit.ok({"FunctionUrlConfigs": []})
-        item = {key: config[key] for key in ("FunctionUrl", "FunctionArn", "AuthType", "CreationTime",
-                                            "LastModifiedTime", "InvokeMode") if config.get(key) is not None}
-        item["FunctionUrl"] = item["FunctionUrl"].rstrip("/") + "/"
-        if config.get("Cors"):
-            item["Cors"] = config["Cors"]
-        return _ShortCircuit.ok({"FunctionUrlConfigs": [item]})
 
     # CloudFront: the policy operations moto does not have
 
