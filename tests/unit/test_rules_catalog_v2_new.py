@@ -122,8 +122,10 @@ def test_api_key_not_forwarded_is_found():
     [found] = check_identity_header_dropped(dist, inventory(dist, apis=[_keyed_api()]))
     assert (found.rule, found.severity, found.behavior, found.origin) == (
         "apigw-identity-header-dropped", Severity.HIGH, "/api/*", "api")
-    assert found.message == ("Behavior /api/* does not send x-api-key to API origin api, but GET /prod/api/orders "
-                             "(NONE), POST /prod/api/orders (NONE) need it")
+    assert found.message == ("Behavior /api/* does not send x-api-key to API origin api, but GET /prod/api/orders, "
+                             "POST /prod/api/orders need it")
+    assert found.evidence[1] == ("x-api-key: GET /prod/api/orders (apiKeyRequired, API key source HEADER); "
+                                 "POST /prod/api/orders (apiKeyRequired, API key source HEADER)")
     assert found.symptom.startswith('GET /api/orders with x-api-key returns 403 {"message":"Forbidden"}')
     assert found.fix.fix_class is FixClass.AUTO
     # CachingDisabled cannot cache: the cache policy stays, only the origin request policy changes.

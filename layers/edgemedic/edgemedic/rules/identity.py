@@ -25,7 +25,7 @@ _HEADER_SOURCE_PREFIXES = ("method.request.header.", "$request.header.")
 @dataclass(frozen=True, slots=True)
 class IdentityHeader:
     name: str  # lower-cased
-    why: str  # "API key (apiKeyRequired, key source HEADER)", "identity source of authorizer jwt (JWT)"
+    why: str  # "apiKeyRequired, API key source HEADER", "identity source ... of authorizer jwt (JWT)"
     api_key: bool
 
 
@@ -36,7 +36,7 @@ def identity_headers(api: Api, method: ApiMethod) -> tuple[tuple[IdentityHeader,
         return (), None
     found: list[IdentityHeader] = []
     if api.protocol is ApiProtocol.REST and method.api_key_required and api.api_key_source == "HEADER":
-        found.append(IdentityHeader(API_KEY_HEADER, "API key (apiKeyRequired, API key source HEADER)", True))
+        found.append(IdentityHeader(API_KEY_HEADER, "apiKeyRequired, API key source HEADER", True))
     note = None
     if method.authorizer_id and method.authorization_type not in ("NONE", "AWS_IAM"):
         authorizer = api.authorizer(method.authorizer_id)
@@ -95,7 +95,7 @@ def check_identity_header_dropped(dist: Distribution, inv: Inventory) -> Iterato
             fix_notes += (f"cache policy {policy.name} can cache (MaxTTL {policy.max_ttl} s) and its key lacks "
                           f"{', '.join(names)}: CachingDisabled, so that no response for one caller is served to "
                           "another",)
-        labels = list(dict.fromkeys(r.label() for name in names for r, _ in dropped[name]))
+        labels = list(dict.fromkeys(f"{r.method.http_method} {r.api_path}" for name in names for r, _ in dropped[name]))
         verb = first_reach.method.http_method if first_reach.method.http_method != "ANY" else "GET"
         yield finding(
             IDENTITY_HEADER_DROPPED, dist, behavior=behavior.path_pattern, origin=origin.id,
@@ -109,7 +109,8 @@ def check_identity_header_dropped(dist: Distribution, inv: Inventory) -> Iterato
                 f"behavior {behavior.path_pattern}: " + "; ".join(
                     f"{name} is neither in the cache key nor forwarded by the origin request policy nor an origin "
                     "custom header" for name in names),
-                *(f"{name}: " + "; ".join(dict.fromkeys(f"{r.label()} ({h.why})" for r, h in dropped[name]))
+                *(f"{name}: " + "; ".join(dict.fromkeys(f"{r.method.http_method} {r.api_path} ({h.why})"
+                                                        for r, h in dropped[name]))
                   for name in names),
             ),
             notes=[*notes, *fix_notes],
