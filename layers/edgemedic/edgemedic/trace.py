@@ -60,7 +60,6 @@ from .model import (
 )
 from .pathmatch import matches, reaching_example, select_behavior
 from .router import MISSING_AUTH_TOKEN, RouteResult, reachable, route
-from . import tracesteps
 
 SCHEMA_VERSION = 1
 METHODS = ALL_METHODS
@@ -104,7 +103,12 @@ _RULES_FOR = {
     "cached": ("apigw-response-cached",),
     "query": ("apigw-query-dropped",),
     "edge": ("apigw-edge-endpoint",),
-    **tracesteps.RULES_FOR,
+    # Catalog v2's new rules (their steps: edgemedic.tracesteps).
+    "identity-dropped": ("apigw-identity-header-dropped",),
+    "lambda-url-host": ("lambda-url-host-forwarded",),
+    "cors-preflight": ("apigw-cors-preflight-cached",),
+    "timeout": ("origin-timeout-short",),
+    "error-page": ("custom-error-masks-api",),
 }
 
 
@@ -545,6 +549,7 @@ def _api_failures(request: Request, behavior: Behavior, origin: Origin, result: 
         failures.append(Failure("api", "route", "API Gateway", None, "not a WebSocket handshake",
                                 f"API {api.id} is a WebSocket API: trace the wss:// (or ws://) URL"))
         return failures, warnings
+    from . import tracesteps
     from .rules.requests import needs_authorization_header
 
     needs = needs_authorization_header(api, method)
@@ -595,6 +600,8 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
         from . import engine
 
         findings = engine.evaluate(dist, inv)
+    from . import tracesteps
+
     behavior, tried = select_behavior(dist, request.path)
     concerned = tuple(f for f in findings if _concerns(f, dist, behavior, request))
     failures: list[Failure] = []
@@ -840,6 +847,8 @@ def _request_of(dist: Distribution, inv: Inventory, finding: Finding) -> Request
 
 def _with_credentials(dist: Distribution, inv: Inventory, request: Request, findings: Sequence[Finding]) -> Request:
     """The request with the Authorization header its API method needs (SigV4 for AWS_IAM, else a bearer token)."""
+    from . import tracesteps
+
     first = trace(dist, inv, request, findings=findings)
     method = first.route.method if first.route is not None else None
     if method is not None and first.route.api is not None:

@@ -8,7 +8,7 @@ and warnings (kept here so that trace.py only calls them).
 - ``error_page_note``: a custom error response replacing the error the viewer would get.
 
 Each returns ``(cause, by, status, short, text)`` for a failure, or ``(cause, text)`` for a warning; causes are the
-keys trace maps to catalog rules.
+keys trace's ``_RULES_FOR`` maps to catalog rules.
 """
 from __future__ import annotations
 
@@ -20,14 +20,6 @@ from .rules.cors import CORS_KEY_HEADERS, key_headers
 from .rules.errorpages import masking_responses
 from .rules.identity import identity_headers
 from .rules.passthrough import header_at_origin, reaches_origin_unmodified
-
-RULES_FOR = {
-    "identity-dropped": ("apigw-identity-header-dropped",),
-    "lambda-url-host": ("lambda-url-host-forwarded",),
-    "cors-preflight": ("apigw-cors-preflight-cached",),
-    "timeout": ("origin-timeout-short",),
-    "error-page": ("custom-error-masks-api",),
-}
 
 FailureParts = tuple[str, str, "int | None", str, str]
 

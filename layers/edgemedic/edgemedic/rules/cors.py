@@ -38,7 +38,7 @@ def per_request_preflight(r: Reach) -> str | None:
     """Why the API answers this method's preflights per request, or None."""
     api, method = r.api, r.method
     if api.protocol is ApiProtocol.HTTP and api.cors is not None:
-        origins = [o for o in api.cors.allow_origins]
+        origins = list(api.cors.allow_origins)
         if len(origins) > 1:
             return f"HTTP API {api.id} CORS configuration allows {len(origins)} origins ({', '.join(origins[:4])})"
         if api.cors.allow_credentials:

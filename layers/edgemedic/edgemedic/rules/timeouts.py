@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ..findings import Finding, FixClass, Rule, SetOriginReadTimeout, Severity
-from ..model import ApiProtocol, Distribution, Inventory, Origin, OriginKind, function_url_key, lambdas_key
+from ..findings import Finding, Rule, SetOriginReadTimeout, Severity
+from ..model import ApiProtocol, Distribution, Inventory, Origin, OriginKind
 from ..router import reachable
 from ..validate import ORIGIN_READ_TIMEOUT_MAX, ORIGIN_READ_TIMEOUT_RANGE
 from .common import auto, behaviors_of, finding, is_api_origin, manual, used_by
@@ -100,15 +100,6 @@ def check_origin_timeout_short(dist: Distribution, inv: Inventory) -> Iterator[F
         )
 
 
-def unreadable_backend(origin: Origin, inv: Inventory) -> str | None:
-    """Why the function behind a Lambda URL origin is unknown (for trace and the scan's notes)."""
-    if origin.lambda_url is None:
-        return None
-    why = inv.why_unreadable(function_url_key(origin.lambda_url.region, origin.lambda_url.url_id)) \
-        or inv.why_unreadable(lambdas_key(origin.lambda_url.region))
-    return f"{why.what}: {why.reason}" if why else None
-
-
 ORIGIN_TIMEOUT_SHORT = Rule(
     id="origin-timeout-short",
     severity=Severity.MEDIUM,
@@ -125,4 +116,4 @@ ORIGIN_TIMEOUT_SHORT = Rule(
 
 RULES: tuple[Rule, ...] = (ORIGIN_TIMEOUT_SHORT,)
 
-__all__ = ["RULES", "ORIGIN_TIMEOUT_SHORT", "unreadable_backend"]
+__all__ = ["RULES", "ORIGIN_TIMEOUT_SHORT"]
