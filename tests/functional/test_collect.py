@@ -29,6 +29,7 @@ from edgemedic.model import (
     Behavior,
     CachePolicy,
     Certificate,
+    CorsConfiguration,
     CustomDomain,
     EndpointType,
     LegacySettings,
@@ -242,13 +243,15 @@ def test_collect_builds_the_exact_model(world, emu):
                  cache_policy=managed[policies.CACHING_OPTIMIZED], function_events=("viewer-request",)),
     )
 
+    MOCK = {"integration_type": "MOCK", "integration_timeout_ms": 29000}
     assert inv.apis[(REGION, rest)] == Api(
         rest, "shop", REGION, ApiProtocol.REST, EndpointType.REGIONAL, False, ("prod",),
         (
-            ApiResource("/", (ApiMethod("GET", "AWS_IAM"),)),
-            ApiResource("/users", (ApiMethod("GET", "NONE", None, True, ("cursor", "limit")),
-                                   ApiMethod("POST", "AWS_IAM"))),
-            ApiResource("/{proxy+}", (ApiMethod("ANY", "COGNITO_USER_POOLS", world["rest"]["cognito"]),)),
+            # MOCK integrations, read from GetResources(embed=methods); timeoutInMillis absent: API Gateway's 29000.
+            ApiResource("/", (ApiMethod("GET", "AWS_IAM", **MOCK),)),
+            ApiResource("/users", (ApiMethod("GET", "NONE", None, True, ("cursor", "limit"), **MOCK),
+                                   ApiMethod("POST", "AWS_IAM", **MOCK))),
+            ApiResource("/{proxy+}", (ApiMethod("ANY", "COGNITO_USER_POOLS", world["rest"]["cognito"], **MOCK),)),
         ),
         (Authorizer(world["rest"]["cognito"], "shoppers", "COGNITO_USER_POOLS",
                     ("method.request.header.Authorization",)),),
@@ -263,6 +266,7 @@ def test_collect_builds_the_exact_model(world, emu):
         (Authorizer(jwt, "jwt", "JWT", ("$request.header.Authorization",)),),
         default_route=ApiMethod("ANY", "NONE", route_key="$default"),
         cors_configured=True,
+        cors=CorsConfiguration(("https://example.com",), False),
     )
     assert inv.apis[(REGION, ws)] == Api(
         ws, "chat", REGION, ApiProtocol.WEBSOCKET, EndpointType.REGIONAL, False, ("production",),
