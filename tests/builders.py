@@ -14,6 +14,8 @@ from typing import Iterable, Mapping
 
 from edgemedic import policies
 from edgemedic.model import (
+    CLOUDFRONT_FUNCTION,
+    LAMBDA_EDGE,
     Api,
     ApiMapping,
     ApiMethod,
@@ -25,11 +27,13 @@ from edgemedic.model import (
     Certificate,
     CustomDomain,
     Distribution,
+    EdgeFunction,
     EndpointType,
     Inventory,
     LegacySettings,
     LoadBalancer,
     Origin,
+    OriginGroup,
     OriginKind,
 )
 
@@ -48,8 +52,10 @@ def behavior(
     cached: Iterable[str] = GET_HEAD,
     viewer: str = "redirect-to-https",
     functions: tuple[str, ...] = (),
+    lambdas: tuple[str, ...] = (),
 ) -> Behavior:
-    """A behavior; ``pattern='*'`` makes the default one. ``legacy=`` makes a legacy (ForwardedValues) behavior."""
+    """A behavior; ``pattern='*'`` makes the default one. ``legacy=`` makes a legacy (ForwardedValues) behavior.
+    ``functions`` / ``lambdas`` name the events of a CloudFront Function / Lambda@Edge association."""
     if legacy is not None:
         cache = orp = None
     return Behavior(
@@ -65,6 +71,12 @@ def behavior(
         origin_request_policy=policies.managed_origin_request_policy(orp) if orp else None,
         legacy=legacy,
         function_events=functions,
+        lambda_events=lambdas,
+        edge_functions=(
+            *(EdgeFunction(e, CLOUDFRONT_FUNCTION, f"arn:aws:cloudfront::123456789012:function/rewrite-{i}")
+              for i, e in enumerate(functions)),
+            *(EdgeFunction(e, LAMBDA_EDGE, f"arn:aws:lambda:us-east-1:123456789012:function:signer-{i}:1")
+              for i, e in enumerate(lambdas))),
     )
 
 
@@ -111,6 +123,7 @@ def distribution(
     dist_id: str = "E1EXAMPLE",
     aliases: tuple[str, ...] = (),
     domain: str = "d111111abcdef8.cloudfront.net",
+    groups: tuple[OriginGroup, ...] = (),
 ) -> Distribution:
     """Additional behaviors in order; a ``'*'`` behavior in the list becomes the default (placed last)."""
     default = [b for b in behaviors if b.is_default]
@@ -127,6 +140,7 @@ def distribution(
         etag="ETAG1",
         origins=tuple(origins),
         behaviors=(*extra, default[0]),
+        origin_groups=groups,
     )
 
 

@@ -9,12 +9,13 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
 from edgemedic.handlers import apply, iam, store, tell
-from edgemedic.handlers.runtime import Telemetry, runtime
+from edgemedic.act.scope import TAG_ACTIONS
+from edgemedic.handlers.runtime import STOP_ACTIONS, Telemetry, runtime
 from edgemedic.notify import store as plans
 
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *iam.UPDATE_DISTRIBUTION, *store.DYNAMODB_ACTIONS_READ,
-                      *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS,
-                      *plans.PROPOSE_ACTIONS, *tell.SECRET_ACTIONS})
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *iam.UPDATE_DISTRIBUTION,
+                      *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS,
+                      *plans.DECIDE_ACTIONS, *plans.PROPOSE_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()
 tracer = Tracer()

@@ -29,7 +29,12 @@ copy_config_to_registered_loggers(source_logger=logger, include={"edgemedic"})
 @app.post("/slack/actions")
 def slack_actions() -> Response:
     event = app.current_event
-    answer = approve.handle_click(event.decoded_body or "", event.headers, runtime(), Telemetry(metrics))
+    telemetry = Telemetry(metrics)
+    body = approve.request_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    if body is None:  # not base64, or not UTF-8: nothing Slack sends; nothing of it is logged
+        telemetry.count("SlackRequests")  # counted like every request, so the invocation has its metric
+        return Response(400, content_types.TEXT_PLAIN, "unreadable body")
+    answer = approve.handle_click(body, event.headers, runtime(), telemetry)
     return Response(answer.status, content_types.TEXT_PLAIN, answer.body)
 
 

@@ -8,14 +8,15 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from edgemedic.handlers import evaluate, iam, store, tell
 from edgemedic.handlers.act import SQS_ACTIONS
-from edgemedic.handlers.runtime import Telemetry, runtime
+from edgemedic.act.scope import TAG_ACTIONS
+from edgemedic.handlers.runtime import STOP_ACTIONS, Telemetry, runtime
 from edgemedic.notify import store as plans
 
 # Every IAM action this function's code calls; tests/functional/test_template.py checks the template grants exactly
 # these (and tests/e2e checks every call made on moto is among them).
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE,
-                      *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS, *plans.PROPOSE_ACTIONS, *SQS_ACTIONS,
-                      *tell.SECRET_ACTIONS})
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *store.DYNAMODB_ACTIONS_READ,
+                      *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS,
+                      *plans.PROPOSE_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()
 tracer = Tracer()

@@ -7,11 +7,12 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from edgemedic.handlers import iam, store, sweep, tell
 from edgemedic.handlers.act import SQS_ACTIONS
-from edgemedic.handlers.runtime import Telemetry, runtime
+from edgemedic.act.scope import TAG_ACTIONS
+from edgemedic.handlers.runtime import STOP_ACTIONS, Telemetry, runtime
 from edgemedic.notify import store as plans
 
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE,
-                      *plans.DYNAMODB_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *store.DYNAMODB_ACTIONS_READ,
+                      *store.DYNAMODB_ACTIONS_WRITE, *plans.DYNAMODB_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()
 tracer = Tracer()

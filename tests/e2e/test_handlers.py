@@ -9,30 +9,18 @@ import copy
 import json
 import logging
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from edgemedic import local, policies, scenarios
-from edgemedic.emulator import Emulator
-from edgemedic.handlers import iam, runtime
+from edgemedic import policies, scenarios
+from edgemedic.handlers import iam
 from edgemedic.local import Stack, load_event
 from edgemedic.local import load_function as function
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-TABLE = "edgemedic-e2e"
 HUMAN = "arn:aws:iam::111122223333:role/Admin"
-
-
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """The stack's table, apply queue and Powertools settings on the emulator (edgemedic.local, as the demo)."""
-    for name, value in local.powertools_env("edgemedic-e2e").items():
-        monkeypatch.setenv(name, value)
-    with Emulator() as emu:
-        yield local.start(emu, table=TABLE, api_regions=("us-east-1", "eu-west-1"))
-    runtime.reset()
 
 
 def api_behavior(config: dict, pattern: str = "/api/*") -> dict:

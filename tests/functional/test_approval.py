@@ -317,7 +317,7 @@ def test_function_url_records_the_approval_and_queues_the_plan(function, world):
     assert [m["body"] for m in queued()] == [{
         "kind": "slack", "task": "reply", "response_url": "https://hooks.slack.com/actions/T/1/x",
         "text": "Already approved by <@U024BE7LH>; nothing more was done.", "plan_id": world.plan_id,
-        "user": "U024BE7LH"}]
+        "user": "U024BE7LH", "outcome": "already-decided"}]  # the apply function audits the refused click
 
 
 def test_function_url_unknown_user_changes_nothing_and_is_told(function, world):

@@ -19,6 +19,7 @@ from edgemedic import policies
 from edgemedic.collect import collect, reread_distribution
 from edgemedic.errors import AccessError, ThrottledError
 from edgemedic.model import (
+    CLOUDFRONT_FUNCTION,
     Api,
     ApiMapping,
     ApiMethod,
@@ -31,6 +32,7 @@ from edgemedic.model import (
     Certificate,
     CorsConfiguration,
     CustomDomain,
+    EdgeFunction,
     EndpointType,
     LegacySettings,
     LoadBalancer,
@@ -240,7 +242,9 @@ def test_collect_builds_the_exact_model(world, emu):
         Behavior("/app/*", False, "alb", "redirect-to-https", GET_HEAD, GET_HEAD, policies.CACHING_OPTIMIZED,
                  cache_policy=managed[policies.CACHING_OPTIMIZED]),
         Behavior("*", True, "site", "redirect-to-https", GET_HEAD, GET_HEAD, policies.CACHING_OPTIMIZED,
-                 cache_policy=managed[policies.CACHING_OPTIMIZED], function_events=("viewer-request",)),
+                 cache_policy=managed[policies.CACHING_OPTIMIZED], function_events=("viewer-request",),
+                 edge_functions=(EdgeFunction("viewer-request", CLOUDFRONT_FUNCTION,
+                                              "arn:aws:cloudfront::123456789012:function/index"),)),
     )
 
     MOCK = {"integration_type": "MOCK", "integration_timeout_ms": 29000}
@@ -313,7 +317,8 @@ def test_each_api_and_policy_is_read_once_for_three_distributions(world, emu, cf
     assert calls[("apigatewayv2", "GetApi")] == 2
     assert calls[("apigatewayv2", "GetRoutes")] == 2
     assert calls[("apigatewayv2", "GetAuthorizer")] == 1
-    assert calls[("apigateway", "GetDomainNames")] == 1
+    # Custom domains: the region asked for, and the configured region (us-east-1 here), once each.
+    assert calls[("apigateway", "GetDomainNames")] == 2
     assert calls[("apigateway", "GetBasePathMappings")] == 1
     assert calls[("elbv2", "DescribeLoadBalancers")] == 1
     assert calls[("acm", "DescribeCertificate")] == 1
@@ -345,7 +350,7 @@ def test_deleted_api_is_unreadable_with_a_warning(emu, cf):
     assert inv.unreadable == {api_key(REGION, gone): Unreadable(
         f"API {gone} in {REGION}",
         "NotFoundException: no REST, HTTP or WebSocket API has this id "
-        "(deleted, or never existed in this account and region)")}
+        "(deleted, or never existed in this account and region)", gone=True)}  # AWS's own "not found"
     assert inv.warnings == (f"API {gone} in {REGION} could not be read: " + inv.unreadable[api_key(REGION, gone)].reason,)
 
 

@@ -267,7 +267,7 @@ def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
 def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:
     params = template["Parameters"]
     assert params["ModeAutoFixes"]["Default"] == "auto"
-    assert params["DryRun"]["Default"] == "false"
+    assert params["DryRun"]["Default"] == "true", "a console deploy never goes live by accident"
     for name in ("ModeAutoFixes", "ModeApproveFixes", "ModeManualFixes", "DryRun", "TicketBackend"):
         assert all(isinstance(v, str) for v in params[name]["AllowedValues"]), name
     for name in ("SlackSecretArn", "TicketSecretArn", "SlackApprovers", "SweepSchedule", "RuleModes"):
@@ -390,3 +390,69 @@ def test_sam_build_without_docker(tmp_path: Path) -> None:
         assert flags == 0b01, f"{compiled.name}: hash-based, unchecked (PEP 552), not timestamp-based"
     for name in FUNCTIONS.values():
         assert (tmp_path / "build" / f"{name.capitalize()}Function" / "app.py").exists()
+
+
+# --------------------------------------------------------------------------------------------- safety (issue #8)
+
+
+def leading_keys(function: dict) -> dict[str, list[str]]:
+    """DynamoDB action -> the partition-key patterns its statement allows (dynamodb:LeadingKeys)."""
+    found: dict[str, list[str]] = {}
+    for statement in statements(function):
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        if not any(a.startswith("dynamodb:") for a in actions):
+            continue
+        keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for action in actions:
+            found[action] = keys
+    return found
+
+
+def test_dynamodb_access_is_scoped_per_role_by_leading_key(template: dict) -> None:
+    functions = template["Resources"]
+    approve = leading_keys(functions["ApproveFunction"])
+    assert approve == {"dynamodb:GetItem": ["PLAN#*"], "dynamodb:UpdateItem": ["PLAN#*"]}, \
+        "the approve function records decisions on plans and cannot touch the audit log"
+    for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
+        keys = leading_keys(functions[name])
+        assert "AUDIT#*" in keys["dynamodb:PutItem"], name
+        for action in ("dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"):
+            assert not any(k.startswith("AUDIT") or k == "*" for k in keys[action]), (name, action, "append-only")
+    assert "idempotency#evaluate" in leading_keys(functions["EvaluateFunction"])["dynamodb:PutItem"]
+    assert "idempotency#evaluate" not in leading_keys(functions["ApplyFunction"])["dynamodb:PutItem"]
+
+
+def test_api_gateway_reads_reach_apis_and_domains_only(template: dict) -> None:
+    expected = [{"Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:*::/{path}*"}
+                for path in ("restapis", "apis", "domainnames")]
+    for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
+        [statement] = [s for s in statements(template["Resources"][name]) if "apigateway:GET" in s["Action"]]
+        assert statement["Action"] == ["apigateway:GET"] and statement["Resource"] == expected, name
+
+
+def test_update_distribution_is_conditioned_on_the_mode_tag(template: dict) -> None:
+    update = next(s for s in statements(template["Resources"]["ApplyFunction"])
+                  if s["Action"] == ["cloudfront:UpdateDistribution"])
+    # CloudFront's distribution resource type takes aws:ResourceTag (see docs/deploy.md, "Scoping"); a negated
+    # operator matches a distribution without the tag, so only off / notify are refused by IAM.
+    assert update["Condition"] == {"StringNotEqualsIgnoreCase": {"aws:ResourceTag/edgemedic:mode": ["off", "notify"]}}
+
+
+def test_safe_defaults_stop_and_retention(template: dict) -> None:
+    params, resources = template["Parameters"], template["Resources"]
+    assert params["DryRun"]["Default"] == "true"
+    assert params["EmergencyStop"]["Default"] == "false"
+    stop = resources["EmergencyStopParameter"]
+    assert stop["Type"] == "AWS::SSM::Parameter" and stop["Properties"]["Value"] == {"Ref": "EmergencyStop"}
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["EMERGENCY_STOP_PARAMETER"] == {"Ref": "EmergencyStopParameter"}
+    assert env["AUDIT_RETENTION_DAYS"] == {"Ref": "AuditRetentionDays"}
+    assert env["APPLY_ALLOW_LIST"] == {"Ref": "ApplyAllowList"}
+    for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
+        [read] = [s for s in statements(resources[name]) if s["Action"] == ["ssm:GetParameter"]]
+        assert read["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:"
+                                               "parameter${EmergencyStopParameter}"}, name
+    assert resources["Table"]["Properties"]["DeletionProtectionEnabled"] is True
+    assert resources["Table"]["DeletionPolicy"] == "Retain"
+    assert params["AuditRetentionDays"]["Type"] == "Number"
+    assert resources["ApproveFunction"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "ApproveConcurrency"}

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 
 import pytest
 
@@ -152,21 +151,17 @@ def test_witness_languages_with_templates() -> None:
     assert automata.witness((viewer, automata.concat("/prod/users/", (automata.SEGMENT,)))) is None
 
 
-def test_twenty_five_patterns_pairwise_is_fast() -> None:
+def test_twenty_five_patterns_pairwise() -> None:
     patterns = [f"/svc{i}/*" for i in range(12)] + [f"*.ext{i}" for i in range(6)] + \
                [f"/v?/r{i}/*" for i in range(6)] + ["/??*"]
     covers.cache_clear()
-    start = time.perf_counter()
     results = [covers(a, b) for a, b in itertools.permutations(patterns, 2)]
-    cold = time.perf_counter() - start
     # Only "/??*" covers others (every other pattern needs at least two characters after the first "/").
     assert sum(results) == 24
     assert all(covers("/??*", p) for p in patterns[:-1])
-    assert cold < 0.5, f"600 cold inclusion checks took {cold:.3f}s"
-    start = time.perf_counter()
-    for a, b in itertools.permutations(patterns, 2):
-        covers(a, b)
-    assert time.perf_counter() - start < 0.002
+    hits = covers.cache_info().hits
+    assert [covers(a, b) for a, b in itertools.permutations(patterns, 2)] == results
+    assert covers.cache_info().hits == hits + len(results)  # the second pass is answered from the cache
 
 
 def test_pattern_language_tokens() -> None:

@@ -41,26 +41,18 @@ def _summary(findings):
 CACHED = {
     "CachingOptimized": (
         behavior("/api/*", "api", cache=p.CACHING_OPTIMIZED),
-        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None), "cache policy CachingOptimized: MinTTL=1, DefaultTTL=86400"),
+        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None), "managed cache policy CachingOptimized (made for static content): MinTTL=1, DefaultTTL=86400"),
     "CachingOptimizedForUncompressedObjects with AVEHH": (
         behavior("/api/*", "api", cache=p.CACHING_OPTIMIZED_UNCOMPRESSED, orp=AVEHH),
         SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None),
-        "cache policy CachingOptimizedForUncompressedObjects: MinTTL=1, DefaultTTL=86400"),
+        "managed cache policy CachingOptimizedForUncompressedObjects (made for static content): MinTTL=1, DefaultTTL=86400"),
     # Amplify's key forwards Authorization, cookies and query strings: CachingDisabled alone would drop them.
     "Amplify": (
         behavior("/api/*", "api", cache=p.AMPLIFY),
-        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, AVEHH), "cache policy Amplify: MinTTL=2, DefaultTTL=2"),
+        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, AVEHH), "managed cache policy Amplify (made for static content): MinTTL=2, DefaultTTL=2"),
     "Amplify already with AllViewer keeps the orp": (
         behavior("/api/*", "api", cache=p.AMPLIFY, orp=p.ALL_VIEWER),
-        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None), "cache policy Amplify: MinTTL=2, DefaultTTL=2"),
-    "custom policy DefaultTTL only": (
-        with_policies(behavior("/api/*", "api"),
-                      cache=custom_cache_policy("cp-1", "short", min_ttl=0, default_ttl=60, max_ttl=600)),
-        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None), "cache policy short: MinTTL=0, DefaultTTL=60"),
-    "custom policy MinTTL only, Authorization in key": (
-        with_policies(behavior("/api/*", "api"), cache=custom_cache_policy(
-            "cp-2", "by-token", min_ttl=5, default_ttl=0, max_ttl=600, headers=["Authorization"])),
-        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, AVEHH), "cache policy by-token: MinTTL=5, DefaultTTL=0"),
+        SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None), "managed cache policy Amplify (made for static content): MinTTL=2, DefaultTTL=2"),
     "legacy, DefaultTTL absent (86400)": (
         behavior("/api/*", "api", legacy=legacy("Authorization", query=True)),
         SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, AVEHH), "legacy MinTTL=0, DefaultTTL=86400"),
@@ -115,6 +107,11 @@ NOT_CACHED = {
     "legacy Headers * (CloudFront does not cache then, whatever DefaultTTL)": behavior(
         "/api/*", "api", legacy=legacy("*")),
     "custom TTL 0/0 max 1": with_policies(behavior("/api/*", "api"), cache=custom_cache_policy("cp-3", "origin-led")),
+    # Catalog v2: a custom policy with TTLs on methods that need no authorization is a deliberate choice.
+    "custom policy DefaultTTL on a public API": with_policies(
+        behavior("/api/*", "api"), cache=custom_cache_policy("cp-1", "short", default_ttl=60, max_ttl=600)),
+    "custom policy MinTTL, Authorization in key": with_policies(behavior("/api/*", "api", orp=AVEHH),
+        cache=custom_cache_policy("cp-2", "by-token", min_ttl=5, max_ttl=600, headers=["Authorization"])),
     "unreadable cache policy": behavior("/api/*", "api", cache="12345678-aaaa-bbbb-cccc-1234567890ab"),
 }
 
@@ -134,3 +131,45 @@ def test_s3_behaviors_are_never_flagged():
 def test_rule_metadata():
     assert (RESPONSE_CACHED.id, RESPONSE_CACHED.severity, RESPONSE_CACHED.fix_class) == (
         "apigw-response-cached", Severity.HIGH, "auto")
+
+
+# --------------------------------------------------------------------------------------------- (b) shared between callers
+
+from builders import method  # noqa: E402
+from edgemedic.model import Authorizer  # noqa: E402
+
+MAY_CACHE = custom_cache_policy("cp-4", "origin-led-600", max_ttl=600)
+
+
+@pytest.mark.parametrize(("api", "orp", "header", "label"), [
+    (rest_api(API, resources={"/api/users": [method("GET", "AWS_IAM")]}), AVEHH, "authorization",
+     "GET /prod/api/users (AWS_IAM)"),
+    (rest_api(API, resources={"/api/users": [method("GET", "CUSTOM", authorizer="req1")]},
+              authorizers=[Authorizer("req1", "tenant", "REQUEST", ("method.request.header.X-Tenant-Token",))]),
+     p.ALL_VIEWER, "x-tenant-token", "GET /prod/api/users (CUSTOM)"),
+], ids=["Authorization forwarded by AllViewerExceptHostHeader", "REQUEST authorizer header forwarded"])
+def test_authorized_responses_shared_between_callers(api, orp, header, label):
+    dist = _dist(with_policies(behavior("/api/*", "api", orp=orp), cache=MAY_CACHE))
+    [f] = check_response_cached(dist, inventory(dist, apis=[api]))
+    assert (f.rule, f.severity, f.fix.fix_class, f.fix.changes) == (
+        "apigw-response-cached", Severity.HIGH, FixClass.AUTO, (SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None),))
+    assert f.evidence == (
+        f"cache policy origin-led-600: MaxTTL=600 (CloudFront keeps a response when the API sends Cache-Control "
+        f"max-age or s-maxage), {header} not in the cache key", f"{label} is authorized with {header}, which reaches "
+        "the API")
+    assert f.symptom == (f"GET /api/users: a response cached for one caller ({header} A) is served to another "
+                         f"({header} B), or to a caller without {header}")
+
+
+@pytest.mark.parametrize(("cache", "orp"), [
+    (custom_cache_policy("cp-5", "per-caller", max_ttl=600, headers=["Authorization"]), AVEHH),
+    (MAY_CACHE, None),  # Authorization does not reach the API at all: apigw-auth-header-dropped's case
+    (custom_cache_policy("cp-6", "no-cache"), AVEHH),  # MaxTTL set to 0 below (the builder's floor is 1)
+], ids=["Authorization in the key", "Authorization not forwarded", "MaxTTL 0"])
+def test_authorized_responses_not_shared(cache, orp):
+    if cache.id == "cp-6":
+        from dataclasses import replace
+        cache = replace(cache, max_ttl=0)
+    api = rest_api(API, resources={"/api/users": [method("GET", "AWS_IAM")]})
+    dist = _dist(with_policies(behavior("/api/*", "api", orp=orp), cache=cache))
+    assert list(check_response_cached(dist, inventory(dist, apis=[api]))) == []

@@ -470,3 +470,16 @@ def test_trace_shows_a_preflight_served_from_the_cache():
                     "access-control-request-method, access-control-request-headers: the Access-Control-Allow-* "
                     "headers for Origin https://b.example.com may be those cached for another origin or request",
             "rules": ["apigw-cors-preflight-cached"]} in verdict["warnings"]
+
+
+def test_an_edge_function_in_front_of_a_function_url_is_a_scan_warning_not_a_finding():
+    from edgemedic import engine
+
+    dist = api_dist(behavior("/fn/*", "fn", orp=p.ALL_VIEWER, functions=("viewer-request",)),
+                    origins=[s3_origin("site"), lambda_origin()])
+    inv = inventory(dist)
+    assert [f.rule for f in engine.evaluate(dist, inv) if f.rule == "lambda-url-host-forwarded"] == []
+    assert engine.warnings(inv) == [
+        "distribution E1EXAMPLE, behavior /fn/* (Lambda function URL origin fn) runs CloudFront Function rewrite-0 "
+        "(viewer-request) before the origin: it may set the Host the function URL receives, so that could not be "
+        "checked (lambda-url-host-forwarded not evaluated on this behavior)"]

@@ -244,10 +244,10 @@ WS_CASES = {
                           SetBehaviorPolicies("/ws", None, AVEHH), "every handshake fails"),
     "legacy without headers": (behavior("/ws", "ws", legacy=legacy(default_ttl=0, max_ttl=0)), ALL_WS,
                                SetBehaviorPolicies("/ws", p.CACHING_DISABLED, AVEHH), "every handshake fails"),
-    "whitelist Key and Version only": (
+    "whitelist Version and Protocol (no Key)": (
         with_policies(behavior("/ws", "ws"), orp=custom_origin_request_policy(
-            "orp-ws", "ws-min", "whitelist", ["Sec-WebSocket-Key", "Sec-WebSocket-Version"])),
-        ALL_WS[2:], SetBehaviorPolicies("/ws", None, AVEHH), "subprotocol and extension negotiation fail"),
+            "orp-ws3", "ws-no-key", "whitelist", ["Sec-WebSocket-Version", "Sec-WebSocket-Protocol"])),
+        (ALL_WS[0], ALL_WS[3]), SetBehaviorPolicies("/ws", None, AVEHH), "every handshake fails"),
     "UseOriginCacheControlHeaders (Host in key) without intent": (
         behavior("/ws", "ws", cache=p.USE_ORIGIN_CACHE_CONTROL_HEADERS), ALL_WS,
         SetBehaviorPolicies("/ws", p.CACHING_DISABLED, AVEHH), "every handshake fails"),
@@ -280,6 +280,9 @@ WS_PASSING = {
     "AllViewer (Host is another rule's business)": behavior("/ws", "ws", orp=p.ALL_VIEWER),
     "whitelist all four": with_policies(behavior("/ws", "ws"), orp=custom_origin_request_policy(
         "orp-ws4", "ws-all", "whitelist", ALL_WS)),
+    # Catalog v2: Key and Version are AWS's documented minimum (distribution-working-with.websockets.html).
+    "whitelist Key and Version only": with_policies(behavior("/ws", "ws"), orp=custom_origin_request_policy(
+        "orp-ws", "ws-min", "whitelist", ["Sec-WebSocket-Key", "Sec-WebSocket-Version"])),
     "legacy Headers *": behavior("/ws", "ws", legacy=legacy("*")),
     "unreadable orp": behavior("/ws", "ws", orp="99999999-2222-3333-4444-555555555555"),
 }

@@ -39,21 +39,31 @@ def _summary(findings):
 ORIGIN_CASES = {
     "http-only": (dict(protocol="http-only"), ("OriginProtocolPolicy is http-only",),
                   "Every request fails (CloudFront 502): API Gateway does not answer plain HTTP"),
-    "match-viewer": (dict(protocol="match-viewer"), ("OriginProtocolPolicy is match-viewer",),
-                     "Requests from viewers on plain HTTP fail (CloudFront 502): API Gateway does not answer HTTP"),
+    "match-viewer behind an allow-all behavior": (
+        dict(protocol="match-viewer", viewer="allow-all"),
+        ("OriginProtocolPolicy is match-viewer and behavior * allows viewers on HTTP",),
+        "Requests from viewers on plain HTTP fail (CloudFront 502): API Gateway does not answer HTTP"),
     "TLSv1 only": (dict(ssl=("TLSv1",)), ("OriginSslProtocols is TLSv1 (no TLSv1.2)",),
                    "CloudFront 502: the TLS handshake with API Gateway (TLS 1.2 only) fails"),
     "SSLv3 and TLSv1.1, match-viewer": (
-        dict(protocol="match-viewer", ssl=("SSLv3", "TLSv1.1")),
-        ("OriginProtocolPolicy is match-viewer", "OriginSslProtocols is SSLv3, TLSv1.1 (no TLSv1.2)"),
+        dict(protocol="match-viewer", ssl=("SSLv3", "TLSv1.1"), viewer="allow-all"),
+        ("OriginProtocolPolicy is match-viewer and behavior * allows viewers on HTTP",
+         "OriginSslProtocols is SSLv3, TLSv1.1 (no TLSv1.2)"),
         "Requests from viewers on plain HTTP fail (CloudFront 502): API Gateway does not answer HTTP"),
+    # Catalog v2: this rule owns TLS protocols on API origins (origin-tls-protocols stays quiet on them).
+    "https-only with SSLv3 and TLSv1.2": (
+        dict(ssl=("SSLv3", "TLSv1.2")),
+        ("OriginSslProtocols includes SSLv3 (CloudFront then sends only SSLv3 handshakes)",),
+        "CloudFront 502: the TLS handshake with API Gateway (TLS 1.2 only) fails"),
 }
 
 
 @pytest.mark.parametrize("case", ORIGIN_CASES.values(), ids=ORIGIN_CASES.keys())
 def test_api_origin_protocol(case):
     kw, problems, symptom = case
-    dist = distribution(origins=[api_origin("api", API, **kw)], behaviors=[behavior("*", "api")])
+    kw = dict(kw)
+    viewer = kw.pop("viewer", "redirect-to-https")
+    dist = distribution(origins=[api_origin("api", API, **kw)], behaviors=[behavior("*", "api", viewer=viewer)])
     found = list(check_api_origin_protocol(dist, inventory(dist)))
     assert _summary(found) == [("apigw-origin-protocol", Severity.HIGH, "", "api", FixClass.AUTO,
                                 (SetOriginProtocol("api", "https-only", ("TLSv1.2",)),))]
@@ -62,6 +72,14 @@ def test_api_origin_protocol(case):
     assert found[0].symptom == symptom
     # The same problem is not reported twice by origin-tls-protocols.
     assert list(check_origin_tls_protocols(dist, inventory(dist))) == []
+
+
+@pytest.mark.parametrize("viewer", ["redirect-to-https", "https-only"])
+def test_match_viewer_behind_https_only_viewers_is_fine(viewer):
+    """Catalog v2: match-viewer behind viewers that only arrive over HTTPS always speaks HTTPS to API Gateway."""
+    dist = distribution(origins=[api_origin("api", API, protocol="match-viewer"), s3_origin("site")],
+                        behaviors=[behavior("/api/*", "api", viewer=viewer), behavior("*", "site", viewer="allow-all")])
+    assert list(check_api_origin_protocol(dist, inventory(dist))) == []
 
 
 def test_api_origin_protocol_custom_domain_origin_and_passing_inputs():
@@ -129,10 +147,6 @@ TLS_CASES = {
     "match-viewer, SSLv3 only": (custom_origin("app", "app.example.com", protocol="match-viewer", ssl=("SSLv3",)),
                                  ("OriginSslProtocols includes SSLv3 (CloudFront then sends only SSLv3 handshakes)",
                                   "OriginSslProtocols lacks TLSv1.2")),
-    # On an API origin apigw-origin-protocol stays quiet here (https-only with TLSv1.2), so this rule speaks.
-    "API origin https-only with SSLv3 and TLSv1.2": (
-        api_origin("app", API, ssl=("SSLv3", "TLSv1.2")),
-        ("OriginSslProtocols includes SSLv3 (CloudFront then sends only SSLv3 handshakes)",)),
 }
 
 

@@ -211,6 +211,29 @@ def test_shadowed_silent(specs) -> None:
     assert list(check_shadowed(dist, inventory(dist))) == []
 
 
+def test_shadowed_by_the_union_of_earlier_patterns() -> None:
+    """Catalog v2: /v1/* and /v2/* together take every path /v?/* matches, though neither alone does."""
+    dist = _shadow_dist(("/v1/*", "site"), ("/v2/*", "site"), ("/v?/*", "api"))
+    # ? also matches characters other than 1 and 2, so this one is reachable: no finding.
+    assert list(check_shadowed(dist, inventory(dist))) == []
+    dist = _shadow_dist(("/api/a*", "site"), ("/api/b*", "site"), ("/api/*", "site"), ("/api/[ab]", "api"))
+    assert [f.behavior for f in check_shadowed(dist, inventory(dist))] == ["/api/[ab]"]  # covered by /api/* alone
+    dist = _shadow_dist(("/api/v1*", "site"), ("/api/v*", "site"), ("/api/v1/users*", "api"))
+    [f] = [f for f in check_shadowed(dist, inventory(dist)) if f.behavior == "/api/v1/users*"]
+    assert f.fix.fix_class is FixClass.APPROVE  # /api/v1* alone covers it: the single-cover path still applies
+    # "/*b" takes /ab, "/*ab?*" takes /ab followed by anything: together every path of /ab*, neither alone.
+    dist = _shadow_dist(("/*b", "site"), ("/*ab?*", "site"), ("/ab*", "api"))
+    [f] = check_shadowed(dist, inventory(dist))
+    assert (f.behavior, f.fix.fix_class, f.fix.changes) == ("/ab*", FixClass.APPROVE, (MoveBehavior("/ab*", "/*b"),))
+    assert f.message == "Behavior /ab* is never used: the earlier behaviors /*b, /*ab?* together match every path it matches"
+    assert f.evidence[1:] == ("e.g. /ab is served by /*b", "e.g. /abx is served by /*ab?*")
+    # Moving /ab* first would leave /ab?* (all of whose paths /ab* matches) unused: a person decides.
+    dist = _shadow_dist(("/ab", "site"), ("/ab?*", "site"), ("/ab*", "api"))
+    [f] = check_shadowed(dist, inventory(dist))
+    assert (f.behavior, f.fix.fix_class) == ("/ab*", FixClass.MANUAL)
+    assert "would leave /ab, /ab?* unused instead" in f.fix.ticket
+
+
 def test_shadowed_move_notes_paths_that_change_destination() -> None:
     dist = _shadow_dist(("/api/*", "site"), ("*.json", "site"), ("/api/v1/*", "api"))
     [found] = check_shadowed(dist, inventory(dist))

@@ -7,9 +7,12 @@ import pytest
 from builders import (
     api_origin,
     behavior,
+    custom_origin,
+    custom_origin_request_policy,
     distribution,
     http_api,
     inventory,
+    legacy,
     method,
     raw_behavior,
     raw_config,
@@ -17,6 +20,7 @@ from builders import (
     rest_api,
     s3_origin,
     websocket_api,
+    with_policies,
 )
 from edgemedic import engine, policies as p
 from edgemedic.collect import PolicyResolver, distribution_from_config
@@ -137,6 +141,23 @@ def test_headers_host_custom_headers_and_user_agent() -> None:
     ]
 
 
+def test_default_header_table_under_legacy_settings_and_expect_removed() -> None:
+    """CloudFront's header table for custom origins: Content-Type, Origin, If-*, Range and Date are forwarded under
+    legacy settings; Expect is removed whatever the settings."""
+    dist = _dist(behavior("/api/*", "api", legacy=legacy(default_ttl=0, max_ttl=0)))
+    table = ["Content-Type: application/json", "Origin: https://app.example", "If-None-Match: \"e1\"",
+             "Range: bytes=0-9", "Date: Tue, 01 Dec 2026 10:00:00 GMT", "Expect: 100-continue"]
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", table)
+    actions = {h["name"]: h["action"] for h in result.steps["origin_request"]["headers"]}
+    assert actions == {"Host": "rewritten", "Content-Type": "kept", "Origin": "kept", "If-None-Match": "kept",
+                       "Range": "kept", "Date": "kept", "Expect": "dropped"}
+    # Under policies the table's defaults do not apply: only the policies (and CloudFront's own) decide.
+    policies_dist = _dist(behavior("/api/*", "api"))
+    result = _run(policies_dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", table)
+    actions = {h["name"]: h["action"] for h in result.steps["origin_request"]["headers"]}
+    assert actions["Expect"] == "dropped" and actions["Origin"] == "dropped"
+
+
 def test_http_viewer_redirect_and_https_only() -> None:
     dist = _dist(behavior("/api/*", "api", orp=AEHH))
     get = _run(dist, "http://d111111abcdef8.cloudfront.net/api/items")
@@ -243,3 +264,83 @@ def test_slack_message_and_ticket_carry_the_trace_line() -> None:
     assert any(expected.replace(">", "&gt;") in text for text in texts)
     assert expected in ticket_content(alert).text
     assert [f.key for f in alert.findings] == [f.key for f in findings]
+
+
+# --------------------------------------------------------------------------------------------- catalog v2 trace items
+
+
+def test_patterns_match_the_normalized_path_and_the_origin_gets_the_raw_one() -> None:
+    dist = _dist(behavior("/api/*", "api"))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/static/../api//items", "GET")
+    assert result.steps["behavior"]["pattern"] == "/api/*"
+    assert result.steps["behavior"]["matched_path"] == "/api/items"
+    assert result.steps["origin_request"]["path"] == "/prod/static/../api//items"
+
+
+def test_a_post_blocked_at_the_edge_names_methods_blocked_even_when_the_path_is_broken_too() -> None:
+    # OriginPath /v9 names no stage: the path is broken too, and no single OriginPath is proposed for it here.
+    dist = _dist(behavior("/api/*", "api", methods={"GET", "HEAD"}), path="/v9")
+    apis = [rest_api(API, stages=("prod", "dev"), resources={"/api/items": ["GET", "POST"]})]
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "POST", apis=apis)
+    verdict = result.verdict
+    assert (verdict["status"], verdict["rules"]) == (403, ["apigw-methods-blocked"])
+    assert [f["rules"] for f in verdict["then"]] == [["apigw-path-unroutable"]]
+
+
+def test_websocket_subprotocol_not_forwarded_is_a_note_not_a_failure() -> None:
+    ws = "w1s2o3c4k5"
+    key_and_version = custom_origin_request_policy("orp-ws", "ws-min", "whitelist",
+                                                   ["Sec-WebSocket-Key", "Sec-WebSocket-Version"])
+    dist = distribution(origins=[s3_origin("site"), api_origin("ws", ws)],
+                        behaviors=[with_policies(behavior("/production", "ws", viewer="https-only"),
+                                                 orp=key_and_version), behavior("*", "site")])
+    inv = inventory(dist, apis=[websocket_api(ws)])
+    result = trace(dist, inv, parse_request("wss://d111111abcdef8.cloudfront.net/production", None,
+                                            ["Sec-WebSocket-Protocol: graphql-ws"]))
+    assert result.verdict["ok"] is True
+    assert [w["text"] for w in result.verdict["warnings"]] == [
+        "this client sends Sec-WebSocket-Protocol, which CloudFront does not forward: the subprotocol or extension "
+        "it asks for is not negotiated (clients that do not send it are not affected)"]
+
+
+def test_a_behavior_to_an_origin_group_is_traced_to_its_primary() -> None:
+    from edgemedic.model import OriginGroup
+
+    group = OriginGroup("api-failover", ("api", "api-dr"), (502, 503))
+    dist = distribution(origins=[s3_origin("site"), api_origin("api", API, path="/prod"),
+                                 api_origin("api-dr", API, "us-west-2", path="/prod")],
+                        behaviors=[behavior("/api/*", "api-failover", methods={"GET", "HEAD", "OPTIONS"}),
+                                   behavior("*", "site")], groups=(group,))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "GET")
+    assert result.steps["behavior"]["origin_group"] == {"id": "api-failover", "members": ["api", "api-dr"],
+                                                        "failover_codes": [502, 503], "traced": "api"}
+    assert result.verdict["ok"] is True
+
+
+def test_an_edge_function_makes_the_api_step_unknown() -> None:
+    """A viewer-request function that strips /api: edgemedic does not guess what it does."""
+    dist = _dist(behavior("/api/*", "api", functions=("viewer-request",)))
+    result = _run(dist, "https://d111111abcdef8.cloudfront.net/api/items", "GET")
+    assert (result.verdict["outcome"], result.verdict["text"]) == (
+        "unknown", "behavior /api/* runs CloudFront Function rewrite-0 (viewer-request) before the origin: it may "
+                   "rewrite the path, Host, headers or query, or sign the request, so what API Gateway receives "
+                   "could not be checked")
+
+
+def test_lambda_url_origin_with_origin_access_control_needs_the_body_hash_on_put_and_post() -> None:
+    from dataclasses import replace as _replace
+
+    url = "abcdefghijklmnop.lambda-url.eu-west-1.on.aws"
+    fn = custom_origin("fn", url)
+    config = raw_config(origins=[raw_origin("fn", url), raw_origin("site", "site.s3.amazonaws.com", protocol=None)],
+                        behaviors=[raw_behavior("/fn/*", "fn"), raw_behavior("*", "site")])
+    config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2OACEXAMPLE"
+    dist = _replace(distribution(origins=[fn, s3_origin("site")], behaviors=[behavior("/fn/*", "fn"),
+                                                                             behavior("*", "site")]), config=config)
+    inv = inventory(dist)
+    post = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "POST", []))
+    assert (post.verdict["status"], post.verdict["short"], post.verdict["rules"]) == (403, "body hash missing", [])
+    signed = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "POST",
+                                            ["x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb924"]))
+    get = trace(dist, inv, parse_request("https://d111111abcdef8.cloudfront.net/fn/orders", "GET", []))
+    assert signed.verdict["ok"] and get.verdict["ok"]

@@ -216,13 +216,29 @@ def test_required_top_level_fields():
     ]
 
 
-def test_origin_group_is_a_valid_target_and_its_members_must_exist():
+def _api_behind_failover_group(*members: str) -> dict:
+    """The valid config with behavior /api/* targeting origin group "failover" of ``members``."""
     config = valid_config()
     config["OriginGroups"] = {"Quantity": 1, "Items": [{
         "Id": "failover", "FailoverCriteria": {"StatusCodes": {"Quantity": 1, "Items": [502]}},
-        "Members": {"Quantity": 2, "Items": [{"OriginId": "api"}, {"OriginId": "missing"}]}}]}
+        "Members": {"Quantity": len(members), "Items": [{"OriginId": m} for m in members]}}]}
     api(config)["TargetOriginId"] = "failover"
+    return config
+
+
+def test_origin_group_is_a_valid_target_and_its_members_must_exist():
+    config = _api_behind_failover_group("api", "missing")
+    api(config)["AllowedMethods"] = {"Quantity": 3, "Items": ["GET", "HEAD", "OPTIONS"],
+                                     "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}
     assert validate_config(config) == ["origin group failover: member 'missing' names no origin."]
+
+
+def test_write_methods_on_an_origin_group_behavior_are_refused():
+    """CloudFront refuses POST, PUT, PATCH and DELETE on a behavior whose target is an origin group; moto does not."""
+    config = _api_behind_failover_group("api", "site")
+    assert validate_config(config) == [
+        "behavior /api/*: AllowedMethods cannot include PUT, PATCH, POST, DELETE on a behavior whose target is "
+        "origin group failover."]
 
 
 def test_empty_string_ids_mean_absent():

@@ -49,7 +49,14 @@ def domain_of_origin(origin: Origin, inv: Inventory) -> CustomDomain | None:
 def _apis_of_domain(domain: CustomDomain, inv: Inventory) -> OriginApis:
     entries: list[ApiBehind] = []
     notes: list[str] = []
-    for mapping in domain.mappings:
+    for rule in domain.live_rules:
+        api = inv.api(domain.region, rule.api_id)
+        if api is None:
+            notes.append(_note(inv, api_key(domain.region, rule.api_id),
+                               f"API {rule.api_id} routed by {domain.name} could not be read"))
+        elif all(e.api.id != api.id for e in entries):
+            entries.append(ApiBehind(api, None, domain))
+    for mapping in domain.live_mappings:
         api = inv.api(domain.region, mapping.api_id)
         if api is None:
             notes.append(_note(inv, api_key(domain.region, mapping.api_id),
@@ -85,9 +92,9 @@ def host_intent(dist: Distribution, origin: Origin, inv: Inventory) -> CustomDom
     behind = {entry.api.id for entry in apis_behind(origin, inv).entries}
     if not behind:
         return None
-    for alias in dist.aliases:
+    for alias in inv.viewer_names(dist):
         domain = inv.custom_domain(alias)
-        if domain and any(mapping.api_id in behind for mapping in domain.mappings):
+        if domain and any(api_id in behind for api_id in domain.routed_api_ids):
             return domain
     return None
 
@@ -97,5 +104,5 @@ def domains_mapping(api: Api, inv: Inventory) -> tuple[CustomDomain, ...]:
     return tuple(
         domain
         for domain in inv.custom_domains.values()
-        if domain.region == api.region and any(m.api_id == api.id for m in domain.mappings)
+        if domain.region == api.region and api.id in domain.routed_api_ids
     )

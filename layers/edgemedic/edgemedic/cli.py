@@ -76,14 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     scope = argparse.ArgumentParser(add_help=False)
     scope.add_argument("--region", dest="regions", action="extend", nargs="+", default=[], metavar="R",
-                       help="regions to search for API Gateway custom domains (execute-api origins are read in "
-                            "their own region); repeatable")
+                       help="only these regions for API Gateway custom domains (default: the configured region "
+                            "and every region with custom domains; execute-api origins are read in their own "
+                            "region); repeatable")
     scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
                        metavar="ID", help="only these distributions (default: every one in the account)")
 
     scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit"), default="table",
+                      help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -91,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
     scan.add_argument("--probe-timeout", type=float, default=3.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    before = scan.add_argument_group("before deploying (no AWS call)")
+    before.add_argument("--template", dest="templates", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="a CloudFormation or SAM template, or a CDK cloud assembly (cdk.out); repeatable")
+    before.add_argument("--parameter", dest="parameters", action="append", default=[], metavar="KEY=VALUE",
+                        help="a template parameter value (AWS::Region=... sets the region); repeatable")
+    before.add_argument("--terraform-plan", dest="plans", action="extend", nargs="+", type=Path, default=[],
+                        metavar="PATH",
+                        help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
@@ -164,8 +175,9 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
     from . import collect, engine
 
+    # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout)
+                          probe_timeout=probe_timeout, discover_regions=not regions)
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
@@ -175,7 +187,7 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
                             "`aws cloudfront list-distributions`")
     errors = engine.RuleErrors()
     findings = engine.scan(inv, errors=errors)
-    return ScanResult(inv, findings, [*inv.warnings, *errors.messages])
+    return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
 
 
 def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
@@ -223,8 +235,10 @@ class Fixer:
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
             fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
-            chosen = [f for f in findings if f.fix.fix_class in self.classes and f.fix.changes]
-            built = plan.build_plan(fresh, chosen, classes=self.classes)
+            # Converge: what the planned config would still show (a fix can uncover the next layer) joins the plan.
+            built = plan.converged_plan(
+                fresh, findings, classes=self.classes,
+                evaluate=lambda planned: evaluate_read(dist, planned, etag, self.inv, self.resolver)[1])
             targeted["keys"] = {f.key for f in built.findings} if built is not None else set()
             return built
 
@@ -261,7 +275,8 @@ def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass]
             result = ApplyResult(dist.id, "nothing-to-do", None, 0, dist.etag, "no findings of this class")
         else:
             try:
-                result = fixer.apply(dist, dry_run=dry_run, confirm=show_then_confirm)
+                refused = scope_refusal(clients, dist, asked=confirm is not None, dry_run=dry_run)
+                result = refused or fixer.apply(dist, dry_run=dry_run, confirm=show_then_confirm)
             except EdgemedicError as exc:
                 result = ApplyResult(dist.id, "failed", None, 0, None, _one_line(exc))
         if show_plans and result.plan is not None and result.plan.config_hash not in shown:
@@ -269,6 +284,21 @@ def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass]
         print_outcome(console, result)
         results.append(result)
     return results
+
+
+def scope_refusal(clients: "Clients", dist: "Distribution", *, asked: bool, dry_run: bool) -> "ApplyResult | None":
+    """The distribution's ``edgemedic:mode`` tag caps ``fix`` as it caps the deployed app (``act.scope``): ``off`` and
+    ``notify`` are never changed; ``approve`` only with a person saying yes (not ``--yes``). None: go ahead."""
+    from .act.apply import ApplyResult
+    from .act.scope import read_scope
+    from .handlers.settings import Mode
+
+    scope = read_scope(clients.cloudfront(), dist.arn)
+    if scope.allows(Mode.AUTO) or dry_run or (asked and scope.allows(Mode.APPROVE)):
+        return None
+    why = (f"{scope.reason}: a person must confirm each plan (run without --yes)" if scope.allows(Mode.APPROVE)
+           else f"{scope.reason}: edgemedic does not change this distribution")
+    return ApplyResult(dist.id, "declined", None, 0, dist.etag, why)
 
 
 def show_plan(console: "Console", built: "Plan") -> None:
@@ -300,6 +330,10 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
 
 
 def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
+    if args.templates or args.plans:
+        from .sources.command import scan_files
+
+        return scan_files(args)
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
                       probe_timeout=args.probe_timeout)
@@ -309,12 +343,11 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
         if args.format == "json":
             diffs, problems = finding_diffs(result)
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
-        elif args.format == "sarif":
-            import json
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
 
-            from .rules import RULES
-
-            out.write(json.dumps(report.render_sarif(result.findings, RULES, warnings=warnings), indent=2) + "\n")
+            out.write(formats.render(args.format, result.findings, warnings,
+                                     distributions=[d.id for d in result.inventory.distributions]))
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_table(console, result.findings, warnings, result.inventory.distributions)

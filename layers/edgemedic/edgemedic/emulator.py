@@ -23,6 +23,14 @@ Gaps of moto 5.2 that it fills (sources: ../shared/reference/aws-facts.md):
   no ListFunctionUrlConfigs. It is answered here from moto's own GetFunctionUrlConfig: a list of zero or one URL
   config (moto keeps one URL per function; AWS allows one per qualifier), ``FunctionUrl`` ending in ``/`` as AWS
   writes it, and 404 ``ResourceNotFoundException`` for an unknown function.
+- **Multi-tenant distributions** (2025; CloudFront API reference ``DistributionConfig.ConnectionMode``,
+  ``CreateDistributionTenant``, ``ListDistributionTenants``): moto drops ``ConnectionMode`` and has no tenants.
+  ``ConnectionMode`` is kept and returned; tenants are stored by CreateDistributionTenant and listed, filtered by
+  ``AssociationFilter.DistributionId``, with their ``Domains`` as AWS returns them (``Status: active``).
+- **Routing rules** (2025; API Gateway Developer Guide rest-api-routing-rules.html, set-routing-mode.html; the
+  apigatewayv2 operations CreateRoutingRule / ListRoutingRules and ``routingMode`` / ``RoutingMode`` on custom
+  domains): moto has none and drops the routing mode. The mode given to CreateDomainName (v1 or v2) is kept and
+  returned by GetDomainName(s); rules are stored by CreateRoutingRule and listed in priority order.
 - **Throttling** (section 9: error code ``Throttling``, message ``Rate exceeded``, HTTP 400): :meth:`Emulator.throttle`
   answers the next N HTTP attempts of an operation with it at the HTTP layer, so botocore's ``standard`` retry mode
   really backs off and retries, and surfaces the error once its attempts are spent.
@@ -202,6 +210,10 @@ class Emulator:
         self._origin_request_policies: dict[str, dict] = {}
         self._policy_etags: dict[str, str] = {}
         self._associations: dict[tuple[str, str], dict] = {}  # (dist id, pattern) -> association fields
+        self._connection_modes: dict[str, str] = {}  # dist id -> ConnectionMode, which moto drops
+        self._tenants: list[dict] = []  # DistributionTenant records (moto has none)
+        self._routing_modes: dict[str, str] = {}  # lower-cased custom domain name -> RoutingMode
+        self._routing_rules: dict[str, list[dict]] = {}  # lower-cased custom domain name -> RoutingRule records
         self._throttles: Counter = Counter()
         self._internal: Any = None
         self._internal_lambda: dict[str, Any] = {}
@@ -277,6 +289,10 @@ class Emulator:
         events.register("before-call.cloudfront", self._before_cloudfront_call)
         events.register("after-call.cloudfront", self._after_cloudfront_call)
         FunctionUrlLister(self._lambda).install(events)
+        for service in ("api-gateway", "apigatewayv2"):
+            events.register(f"before-parameter-build.{service}", self._before_apigw_params)
+            events.register(f"before-call.{service}", self._before_apigw_call)
+            events.register(f"after-call.{service}", self._after_apigw_call)
 
     @staticmethod
     def _operation(event_name: str) -> str:
@@ -376,6 +392,11 @@ class Emulator:
             if operation in _DIST_OPS_WITH_CONFIG:
                 self._etags[dist_id] = self._new_etag(dist_id)
                 self._remember_associations(dist_id, context.get("edgemedic_config"))
+                mode = (context.get("edgemedic_config") or {}).get("ConnectionMode")
+                if mode:
+                    self._connection_modes[dist_id] = mode
+                else:
+                    self._connection_modes.pop(dist_id, None)
             etag = self._etag_for(dist_id)
             parsed["ETag"] = etag
             parsed.get("ResponseMetadata", {}).get("HTTPHeaders", {})["etag"] = etag
@@ -388,6 +409,8 @@ class Emulator:
             self._etags.pop(dist_id, None)
 
     def _shape(self, dist_id: str, config: Mapping | None) -> None:
+        if config is not None and dist_id in self._connection_modes:
+            config["ConnectionMode"] = self._connection_modes[dist_id]  # type: ignore[index]
         for behavior in behaviors(config):
             normalise_behavior(behavior)
             behavior.update(copy.deepcopy(self._associations.get((dist_id, _pattern(behavior)), {})))
@@ -467,6 +490,69 @@ class Emulator:
 
     def _policy_etag(self, policy_id: str) -> str:
         return self._policy_etags.setdefault(policy_id, self._new_etag(policy_id))
+
+    # API Gateway: routing modes and routing rules, which moto does not have
+
+    def _before_apigw_params(self, event_name: str, params: dict, context: dict, **kwargs: Any) -> None:
+        operation = self._operation(event_name)
+        if operation == "CreateDomainName":
+            name = params.get("domainName") or params.get("DomainName") or ""
+            mode = params.get("routingMode") or params.get("RoutingMode")
+            if mode:
+                self._routing_modes[name.lower()] = mode
+        context["edgemedic_apigw_params"] = params
+
+    def _before_apigw_call(self, event_name: str, context: dict, **kwargs: Any) -> tuple | None:
+        operation = self._operation(event_name)
+        params = context.get("edgemedic_apigw_params", {})
+        if operation == "CreateRoutingRule":
+            domain = params["DomainName"].lower()
+            rule_id = hashlib.sha256(f"{domain}:{params['Priority']}".encode()).hexdigest()[:10]
+            rule = {"RoutingRuleId": rule_id, "Priority": params["Priority"],
+                    "RoutingRuleArn": f"arn:aws:apigateway:{self.region}::/domainnames/{domain}/routingrules/{rule_id}",
+                    "Conditions": copy.deepcopy(params.get("Conditions") or []),
+                    "Actions": copy.deepcopy(params["Actions"])}
+            self._routing_rules.setdefault(domain, []).append(rule)
+            return _ShortCircuit.ok(copy.deepcopy(rule), 201)
+        if operation == "ListRoutingRules":
+            rules = sorted(self._routing_rules.get(params["DomainName"].lower(), []), key=lambda r: r["Priority"])
+            return _ShortCircuit.ok({"RoutingRules": copy.deepcopy(rules)})
+        return None
+
+    def _after_apigw_call(self, event_name: str, parsed: dict, **kwargs: Any) -> None:
+        if self._operation(event_name) not in {"GetDomainNames", "GetDomainName", "CreateDomainName"}:
+            return
+        records = parsed.get("items") or parsed.get("Items") or [parsed]
+        for record in records:
+            name = (record.get("domainName") or record.get("DomainName") or "").lower()
+            mode = self._routing_modes.get(name)
+            if mode:
+                record["routingMode" if "domainName" in record else "RoutingMode"] = mode
+
+    # CloudFront: distribution tenants (multi-tenant distributions), which moto does not have
+
+    def _op_CreateDistributionTenant(self, params: dict) -> tuple:
+        dist_id = params["DistributionId"]
+        if self._connection_modes.get(dist_id) != "tenant-only":
+            return _ShortCircuit.error("InvalidArgument", "The distribution is not a multi-tenant distribution.", 400)
+        tenant_id = "dt_" + hashlib.sha256(f"{dist_id}:{params['Name']}".encode()).hexdigest()[:27]
+        now = datetime.now(timezone.utc)
+        tenant = {
+            "Id": tenant_id, "DistributionId": dist_id, "Name": params["Name"],
+            "Arn": f"arn:aws:cloudfront::{_FAKE_ACCOUNT}:distribution-tenant/{tenant_id}",
+            "Domains": [{"Domain": d["Domain"], "Status": "active"} for d in params.get("Domains") or []],
+            "Parameters": copy.deepcopy(params.get("Parameters") or []),
+            "CreatedTime": now, "LastModifiedTime": now, "Enabled": params.get("Enabled", True),
+            "Status": "Deployed",
+        }
+        self._tenants.append(tenant)
+        return _ShortCircuit.ok({"DistributionTenant": copy.deepcopy(tenant)}, 201, self._new_etag(tenant_id))
+
+    def _op_ListDistributionTenants(self, params: dict) -> tuple:
+        wanted = (params.get("AssociationFilter") or {}).get("DistributionId")
+        found = [{k: v for k, v in t.items() if k != "Parameters"} | {"ETag": self._new_etag(t["Id"])}
+                 for t in self._tenants if wanted is None or t["DistributionId"] == wanted]
+        return _ShortCircuit.ok({"DistributionTenantList": copy.deepcopy(found)})
 
     def _op_CreateCachePolicy(self, params: dict) -> tuple:
         return self._store_policy("CachePolicy", params["CachePolicyConfig"])

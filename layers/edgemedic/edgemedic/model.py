@@ -98,6 +98,40 @@ class LegacySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EdgeFunction:
+    """Code CloudFront runs on a behavior: a CloudFront Function or a Lambda@Edge function, at one event."""
+
+    event: str  # viewer-request | viewer-response | origin-request | origin-response
+    kind: str  # "CloudFront Function" | "Lambda@Edge"
+    arn: str
+
+    @property
+    def before_origin(self) -> bool:
+        """Whether it runs before the request reaches the origin, where it can rewrite or sign it."""
+        return self.event == "viewer-request" or (self.kind == LAMBDA_EDGE and self.event == "origin-request")
+
+    @property
+    def name(self) -> str:
+        """``arn:aws:cloudfront::1:function/strip-prefix`` -> ``strip-prefix``; a Lambda ARN keeps its version."""
+        if ":function/" in self.arn:
+            return self.arn.split(":function/", 1)[1]
+        return self.arn.split(":function:", 1)[-1]
+
+
+CLOUDFRONT_FUNCTION = "CloudFront Function"
+LAMBDA_EDGE = "Lambda@Edge"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginGroup:
+    """A failover origin group: requests go to the primary, and to the secondary on the failover status codes."""
+
+    id: str
+    members: tuple[str, ...]  # origin ids, primary first
+    failover_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Behavior:
     """A cache behavior (``is_default`` for the default one, whose pattern is ``*``)."""
 
@@ -117,6 +151,16 @@ class Behavior:
     # Event types of CloudFront Functions / Lambda@Edge associated (viewer-request, origin-request, ...).
     function_events: tuple[str, ...] = ()
     lambda_events: tuple[str, ...] = ()
+    edge_functions: tuple[EdgeFunction, ...] = ()  # the same associations with their ARNs
+
+    @property
+    def request_functions(self) -> tuple[EdgeFunction, ...]:
+        """Edge functions that run before the origin and may rewrite or sign what reaches it. A model built with
+        event types only (no ARNs) still counts."""
+        functions = self.edge_functions or (
+            *(EdgeFunction(e, CLOUDFRONT_FUNCTION, "") for e in self.function_events),
+            *(EdgeFunction(e, LAMBDA_EDGE, "") for e in self.lambda_events))
+        return tuple(f for f in functions if f.before_origin)
 
     @property
     def label(self) -> str:
@@ -190,6 +234,15 @@ class Distribution:
     """The DistributionConfig exactly as read (boto3 shape), for planning. Treat as read-only."""
     unreadable: tuple["Unreadable", ...] = ()  # policies etc. that could not be read for this distribution
     custom_error_responses: tuple[CustomErrorResponse, ...] = ()
+    origin_groups: tuple[OriginGroup, ...] = ()
+    connection_mode: str = "direct"  # direct | tenant-only (multi-tenant: domains live on distribution tenants)
+
+    @property
+    def tenant_only(self) -> bool:
+        return self.connection_mode == "tenant-only"
+
+    def origin_group(self, group_id: str) -> OriginGroup | None:
+        return next((g for g in self.origin_groups if g.id == group_id), None)
 
     def origin(self, origin_id: str) -> Origin | None:
         for origin in self.origins:
@@ -303,6 +356,35 @@ class ApiMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class RoutingRule:
+    """A custom domain's routing rule (API Gateway, 2025): when every condition holds, invoke an API stage.
+
+    ``base_paths``: the rule's MatchBasePaths (any of; empty = no base path condition). ``header_conditions``: each
+    a MatchHeaders condition, any of its (lower-cased header, value glob) pairs; every condition must hold.
+    """
+
+    priority: int  # lower first
+    api_id: str
+    stage: str
+    base_paths: tuple[str, ...] = ()  # without slashes: "orders", "orders/v2"
+    header_conditions: tuple[tuple[tuple[str, str], ...], ...] = ()
+    strip_base_path: bool = False
+    rule_id: str = ""
+
+    @property
+    def label(self) -> str:
+        conditions = [f"base path {' or '.join('/' + b for b in self.base_paths)}"] if self.base_paths else []
+        conditions += [" or ".join(f"{h}: {g}" for h, g in group) for group in self.header_conditions]
+        return (f"routing rule {self.rule_id or self.priority} (priority {self.priority}"
+                + (f"; {'; '.join(conditions)}" if conditions else "") + f") -> API {self.api_id} stage {self.stage}")
+
+
+API_MAPPING_ONLY = "API_MAPPING_ONLY"
+ROUTING_RULE_THEN_API_MAPPING = "ROUTING_RULE_THEN_API_MAPPING"
+ROUTING_RULE_ONLY = "ROUTING_RULE_ONLY"
+
+
+@dataclass(frozen=True, slots=True)
 class CustomDomain:
     name: str
     region: str
@@ -312,6 +394,22 @@ class CustomDomain:
     certificate_arn: str | None = None
     security_policy: str | None = None  # TLS_1_0 | TLS_1_2
     mappings: tuple[ApiMapping, ...] = ()
+    routing_mode: str = API_MAPPING_ONLY
+    routing_rules: tuple[RoutingRule, ...] = ()  # in priority order
+
+    @property
+    def live_mappings(self) -> tuple[ApiMapping, ...]:
+        """The mappings API Gateway uses: none in ROUTING_RULE_ONLY (leftover mappings are not live)."""
+        return () if self.routing_mode == ROUTING_RULE_ONLY else self.mappings
+
+    @property
+    def live_rules(self) -> tuple[RoutingRule, ...]:
+        return () if self.routing_mode == API_MAPPING_ONLY else self.routing_rules
+
+    @property
+    def routed_api_ids(self) -> tuple[str, ...]:
+        """The APIs the domain leads to, through its rules and its live mappings."""
+        return tuple(dict.fromkeys((*(r.api_id for r in self.live_rules), *(m.api_id for m in self.live_mappings))))
 
     @property
     def target_names(self) -> tuple[str, ...]:
@@ -369,6 +467,7 @@ class Unreadable:
 
     what: str  # e.g. "REST API abc123 in eu-west-1"
     reason: str  # e.g. "AccessDenied: apigateway:GET"
+    gone: bool = False  # AWS said it does not exist (NotFound): a fact, unlike a failed read
 
 
 # --------------------------------------------------------------------------------------------- the inventory
@@ -401,6 +500,19 @@ def lambdas_key(region: str) -> str:
     return f"lambdas:{region}"
 
 
+def tenants_key(distribution_id: str) -> str:
+    """Key used when the distribution tenants of a multi-tenant distribution could not be listed."""
+    return f"tenants:{distribution_id}"
+
+
+TENANT_PARAMETER = "{{"  # a multi-tenant distribution's origin values may name tenant parameters: {{name}}
+
+
+def has_tenant_parameter(value: str) -> bool:
+    """Whether a value names a tenant parameter, resolved per tenant at request time (not literally)."""
+    return TENANT_PARAMETER in value
+
+
 def domains_key(region: str) -> str:
     """Key used when the custom domains of a whole region could not be listed."""
     return f"domains:{region}"
@@ -419,6 +531,12 @@ class Inventory:
     function_urls: Mapping[tuple[str, str], FunctionUrl] = field(default_factory=dict)  # (region, url id) -> URL
     unreadable: Mapping[str, Unreadable] = field(default_factory=dict)  # key (see collect) -> why
     warnings: tuple[str, ...] = ()
+    # Multi-tenant distributions: distribution id -> the domains of its distribution tenants.
+    tenant_domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def viewer_names(self, dist: Distribution) -> tuple[str, ...]:
+        """The names viewers reach ``dist`` by: its aliases and, for a multi-tenant one, its tenants' domains."""
+        return tuple(dict.fromkeys((*dist.aliases, *self.tenant_domains.get(dist.id, ()))))
 
     def why_unreadable(self, key: str) -> Unreadable | None:
         return self.unreadable.get(key)

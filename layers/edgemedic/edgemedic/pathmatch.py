@@ -33,6 +33,33 @@ def viewer_path(path: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
+def normalize_path(path: str) -> str:
+    """The path CloudFront matches against patterns: ``//`` collapsed, ``.`` and ``..`` segments resolved (RFC 3986
+    section 5.2.4), query string left out. The origin still receives the raw path.
+
+    >>> normalize_path("/api//v1/./users/../items")
+    '/api/v1/items'
+    """
+    raw = viewer_path(path)
+    segments: list[str] = []
+    parts = raw.split("/")[1:]
+    for index, segment in enumerate(parts):
+        last = index == len(parts) - 1
+        if segment == "..":
+            if segments:
+                segments.pop()
+            if last:
+                segments.append("")
+        elif segment == ".":
+            if last:
+                segments.append("")
+        elif segment == "" and not last:
+            continue
+        else:
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
 @lru_cache(maxsize=4096)
 def pattern_language(pattern: str) -> Language:
     """The pattern as an :mod:`edgemedic.automata` language over viewer paths."""

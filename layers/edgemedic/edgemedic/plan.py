@@ -39,7 +39,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import policies
 from .errors import EdgemedicError
@@ -567,6 +567,33 @@ def build_plan(dist: Distribution, findings: Sequence[Finding], *,
     """Plan the fixes of ``findings`` (of ``dist``) whose class is in ``classes``; None when nothing changes."""
     return plan_from_config(dist.id, dist.config, dist.etag, findings, classes=classes,
                             policy_names=_custom_policy_names(dist))
+
+
+def converged_plan(dist: Distribution, findings: Sequence[Finding], *, classes: Iterable[FixClass],
+                   evaluate: Callable[[dict[str, Any]], Sequence[Finding]], rounds: int = 4) -> Plan | None:
+    """A plan that leaves nothing one plan could have included: plan, evaluate the planned config, add the findings
+    of ``classes`` it still has (those a fix uncovered, e.g. methods once the path routes), plan again from the
+    original config, until nothing new appears (at most ``rounds`` times). A round whose additions cannot be
+    planned together with the rest (a conflict) is left out, and the plan stands as it was."""
+    classes = frozenset(classes)
+    chosen = [f for f in findings if f.fix.fix_class in classes and f.fix.changes]
+    built = build_plan(dist, chosen, classes=classes)
+    for _ in range(rounds):
+        if built is None:
+            return None
+        keys = {f.key for f in chosen}
+        new = [f for f in evaluate(built.new_config)
+               if f.fix.fix_class in classes and f.fix.changes and f.key not in keys]
+        if not new:
+            break
+        try:
+            extended = build_plan(dist, [*chosen, *new], classes=classes)
+        except PlanError:
+            break
+        if extended is None or extended.new_config == built.new_config:
+            break
+        chosen, built = [*chosen, *new], extended
+    return built
 
 
 # --------------------------------------------------------------------------------------------- CloudTrail

@@ -18,9 +18,11 @@ Sources: ../shared/reference/aws-facts.md sections 4 and 6, and the catalog's "H
 """
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Mapping
 
 from . import automata
 from .apis import domain_of_origin, host_intent
@@ -28,6 +30,7 @@ from .automata import GREEDY, OPT_SLASH, OPT_TAIL, SEGMENT, Language
 from .collect.origins import execute_api_id
 from .forwarding import forwarding_of
 from .model import (
+    ROUTING_RULE_ONLY,
     Api,
     ApiMapping,
     ApiMethod,
@@ -38,9 +41,12 @@ from .model import (
     Distribution,
     EndpointType,
     Inventory,
+    Origin,
+    RoutingRule,
     api_key,
     custom_domain_key,
     domains_key,
+    has_tenant_parameter,
 )
 from .pathmatch import earlier_patterns, pattern_language, viewer_path
 
@@ -164,6 +170,13 @@ class _Scope:
     prefix: str  # "/prod", "/orders", "/orders/prod", ""
     excluded: tuple[str, ...] = ()  # prefixes below `prefix` that other scopes (or nothing) take
     mapping: ApiMapping | None = None
+    strip: str | None = None  # what API Gateway removes before the API sees the path; None: all of `prefix`
+    rule: RoutingRule | None = None  # the routing rule that selects this scope
+
+    @property
+    def api_prefix(self) -> str:
+        """The literal part of the path at the host that the API does not see."""
+        return self.prefix if self.strip is None else self.strip
 
     def matches(self, path: str) -> bool:
         return _under(path, self.prefix) and not any(_under(path, p) for p in self.excluded)
@@ -181,6 +194,17 @@ def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + "/")
 
 
+@lru_cache(maxsize=1024)
+def _glob(glob: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in glob.split("*")), re.DOTALL)
+
+
+def header_glob_matches(glob: str, value: str) -> bool:
+    """A routing rule's ValueGlob against a whole header value: case-sensitive, ``*`` the only wildcard (prefix,
+    suffix or infix; ``?`` is a literal character there). Source: apigatewayv2 MatchHeaderValue.ValueGlob."""
+    return _glob(glob).fullmatch(value) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     """Where the Host at the API leads: one API (execute-api) or a custom domain and its mapped APIs."""
@@ -188,7 +212,25 @@ class _Target:
     host: str
     api: Api | None = None
     domain: CustomDomain | None = None
-    domain_apis: tuple[Api | None, ...] = ()  # parallel to domain.mappings; None = unreadable
+    domain_apis: tuple[Api | None, ...] = ()  # parallel to domain.live_mappings; None = unreadable
+    rule_apis: tuple[Api | None, ...] = ()  # parallel to domain.live_rules; None = unreadable
+    # Headers that reach API Gateway, for routing rules' header conditions: (all viewer headers, names, except),
+    # or the concrete request's (name, value) pairs; neither: unknown (a conditional rule may match).
+    forwarded: tuple[bool, frozenset[str], frozenset[str]] | None = None
+    request_headers: tuple[tuple[str, str], ...] | None = None
+
+    def rule_may_match(self, rule: RoutingRule) -> bool:
+        """Whether some request through here can satisfy the rule's header conditions."""
+        for group in rule.header_conditions:
+            if self.request_headers is not None:
+                values = dict(self.request_headers)
+                if not any(h in values and header_glob_matches(glob, values[h]) for h, glob in group):
+                    return False
+            elif self.forwarded is not None:
+                every, names, excepted = self.forwarded
+                if not any((every and h not in excepted) or h in names for h, _ in group):
+                    return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,26 +262,60 @@ def _scopes(target: _Target) -> _Scopes:
     unreadable: list[tuple[str, tuple[str, ...]]] = []
     notes: list[str] = []
     partial = False
-    bases = [m.base_path.strip("/") for m in domain.mappings]
-    for mapping, api in zip(domain.mappings, target.domain_apis):
+    # Routing rules first, in priority order (ROUTING_RULE_ONLY / ROUTING_RULE_THEN_API_MAPPING). A rule without
+    # header conditions takes every path under its base paths; a rule with them takes only the requests carrying
+    # matching headers, so later rules and mappings still see the others.
+    taken: list[str] = []
+
+    def readable(api: Api | None, prefix: str, excluded: tuple[str, ...], missing: str) -> bool:
+        nonlocal partial
+        if api is None:
+            unreadable.append((prefix, excluded))
+            notes.append(missing)
+            return False
+        notes.extend(f"API {api.id}: {note}" for note in api.notes)
+        partial = partial or bool(api.notes)
+        return True
+
+    for rule, api in zip(domain.live_rules, target.rule_apis):
+        if not target.rule_may_match(rule):
+            notes.append(f"{rule.label} cannot match: the headers it needs do not reach API Gateway")
+            continue
+        bases = tuple("/" + b.strip("/") if b.strip("/") else "" for b in rule.base_paths) or ("",)
+        for prefix in bases:
+            if any(_under(prefix, t) for t in taken):
+                continue  # an earlier rule takes all of it
+            excluded = tuple(sorted({t for t in taken if t != prefix and _under(t, prefix)}))
+            if not readable(api, prefix, excluded, f"API {rule.api_id} routed by {rule.label} could not be read"):
+                continue
+            assert api is not None
+            scopes.append(_Scope(api, rule.stage, prefix, excluded, None,
+                                 strip=prefix if rule.strip_base_path else "", rule=rule))
+        if not rule.header_conditions:
+            taken.extend(bases)
+    if domain.routing_mode == ROUTING_RULE_ONLY and domain.mappings:
+        notes.append(f"custom domain {domain.name} routes by routing rules only: its API mappings are not used")
+    mappings = domain.live_mappings
+    bases = [m.base_path.strip("/") for m in mappings]
+    for mapping, api in zip(mappings, target.domain_apis):
         base = mapping.base_path.strip("/")
         prefix = "/" + base if base else ""
+        if any(_under(prefix, t) for t in taken):
+            continue
         # Longest matching base path first: longer mappings below this one take their paths.
         excluded = tuple(sorted(
             {"/" + other for other in bases if other != base and (not base or other.startswith(base + "/"))}
+            | {t for t in taken if t != prefix and _under(t, prefix)}
         ))
-        if api is None:
-            unreadable.append((prefix, excluded))
-            notes.append(f"API {mapping.api_id} mapped at {domain.name}/{base} could not be read")
+        if not readable(api, prefix, excluded, f"API {mapping.api_id} mapped at {domain.name}/{base} could not be read"):
             continue
-        notes.extend(f"API {api.id}: {note}" for note in api.notes)
-        partial = partial or bool(api.notes)
+        assert api is not None
         if mapping.stage is None:
             scopes.extend(_Scope(api, stage, f"{prefix}/{stage}", excluded, mapping) for stage in api.stages
                           if stage != "$default")
         else:
             scopes.append(_Scope(api, mapping.stage, prefix, excluded, mapping))
-    if not domain.mappings:
+    if not mappings and not domain.live_rules:
         notes.append(f"custom domain {domain.name} has no API mappings")
     return _Scopes(tuple(scopes), tuple(unreadable), tuple(notes), partial or bool(unreadable))
 
@@ -263,7 +339,7 @@ def _websocket_resource(api: Api) -> ApiResource:
 
 @lru_cache(maxsize=4096)
 def _entries(scope: _Scope) -> tuple[_Entry, ...]:
-    api, prefix, outside = scope.api, scope.prefix, scope.exclusions
+    api, prefix, outside = scope.api, scope.api_prefix, scope.exclusions
     if api.protocol is ApiProtocol.WEBSOCKET:
         return (_Entry(automata.concat(prefix, (OPT_SLASH,)), outside, _websocket_resource(api),
                        _websocket_resource(api).methods),)
@@ -318,19 +394,20 @@ _MEMO_SIZE = 1024
 
 
 def reachable(dist: Distribution, behavior: Behavior, inv: Inventory, *, origin_path: str | None = None,
-              assume_host_fix: bool = False) -> Reachability:
+              assume_host_fix: bool = False, origin_id: str | None = None) -> Reachability:
     """The API methods reachable through ``behavior``: viewer paths its pattern matches and no earlier behavior
     takes, sent with the Host and path API Gateway sees.
 
     ``origin_path`` overrides the origin's OriginPath (to test candidate fixes). ``assume_host_fix`` routes a
     forwarded Host without host intent as the origin domain (what API Gateway sees once apigw-host-forwarded's fix
-    is applied) instead of answering "nothing routes".
+    is applied) instead of answering "nothing routes". ``origin_id`` names the origin when the behavior's target is
+    an origin group (each member is evaluated on its own).
     """
-    key = (id(dist), id(behavior), id(inv), origin_path, assume_host_fix)
+    key = (id(dist), id(behavior), id(inv), origin_path, assume_host_fix, origin_id)
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is dist and hit[1] is behavior and hit[2] is inv:
         return hit[3]
-    result = _reachable(dist, behavior, inv, origin_path, assume_host_fix)
+    result = _reachable(dist, behavior, inv, origin_path, assume_host_fix, origin_id)
     _MEMO[key] = (dist, behavior, inv, result)
     if len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
@@ -338,12 +415,15 @@ def reachable(dist: Distribution, behavior: Behavior, inv: Inventory, *, origin_
 
 
 def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_path: str | None,
-               assume_host_fix: bool) -> Reachability:
-    origin = dist.origin(behavior.target_origin_id)
+               assume_host_fix: bool, origin_id: str | None = None) -> Reachability:
+    origin = dist.origin(origin_id or behavior.target_origin_id)
     if origin is None or origin.api is None:
-        return _unknown(f"origin {behavior.target_origin_id} is not an API Gateway origin")
+        return _unknown(f"origin {origin_id or behavior.target_origin_id} is not an API Gateway origin")
     path_prefix = origin.origin_path if origin_path is None else origin_path
     path_prefix = path_prefix.rstrip("/")
+    if has_tenant_parameter(path_prefix):
+        return _unknown(f"OriginPath {path_prefix} of origin {origin.id} names a tenant parameter, resolved per "
+                        "distribution tenant: the path at the API is indeterminate", origin_path=path_prefix)
     forwarding = forwarding_of(behavior)
     if forwarding.unknown:
         return _unknown(f"cannot tell what reaches the API: {forwarding.unknown}", origin_path=path_prefix)
@@ -357,7 +437,7 @@ def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_pa
                 origin_path=path_prefix,
             )
     if intent is not None:
-        target = _domain_target(intent.name, intent, inv)
+        target = _domain_target(intent.name, intent, inv, forwarded=_reaching_headers(behavior, origin))
     elif origin.api.via == "execute-api" and origin.api.api_id:
         api = inv.api(origin.api.region, origin.api.api_id)
         if api is None:
@@ -375,15 +455,26 @@ def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_pa
             name = origin.api.domain_name or origin.domain_name
             return _unknown(_why(inv, custom_domain_key(name), f"custom domain {name} could not be read"),
                             origin_path=path_prefix, api_host=origin.domain_name)
-        target = _domain_target(origin.domain_name, domain, inv)
+        target = _domain_target(origin.domain_name, domain, inv, forwarded=_reaching_headers(behavior, origin))
     pattern = "*" if behavior.is_default else behavior.path_pattern
     reaches, notes, example, known = _reach(pattern, earlier_patterns(dist, behavior), path_prefix, target)
     return Reachability(reaches, bool(reaches), notes, example, known, target.host, path_prefix, intent)
 
 
-def _domain_target(host: str, domain: CustomDomain, inv: Inventory) -> _Target:
+def _domain_target(host: str, domain: CustomDomain, inv: Inventory, *,
+                   forwarded: tuple[bool, frozenset[str], frozenset[str]] | None = None,
+                   request_headers: tuple[tuple[str, str], ...] | None = None) -> _Target:
     return _Target(host, domain=domain,
-                   domain_apis=tuple(inv.api(domain.region, m.api_id) for m in domain.mappings))
+                   domain_apis=tuple(inv.api(domain.region, m.api_id) for m in domain.live_mappings),
+                   rule_apis=tuple(inv.api(domain.region, r.api_id) for r in domain.live_rules),
+                   forwarded=forwarded, request_headers=request_headers)
+
+
+def _reaching_headers(behavior: Behavior, origin: Origin) -> tuple[bool, frozenset[str], frozenset[str]]:
+    """Which viewer headers reach API Gateway through the behavior (and which the origin adds itself)."""
+    forwarding = forwarding_of(behavior)
+    names = frozenset({h for h, _ in forwarding.header_sources} | {h.lower() for h in origin.custom_header_names})
+    return bool(forwarding.all_headers_from), names, forwarding.all_headers_except
 
 
 @lru_cache(maxsize=4096)
@@ -401,11 +492,11 @@ def _reach(pattern: str, earlier: tuple[str, ...], path_prefix: str,
         if automata.witness((viewer, scope.language), taken + scope.exclusions) is None:
             continue
         for entry in _entries(scope):
-            found = automata.witness((viewer, entry.language), taken + entry.exclusions)
+            found = automata.witness((viewer, scope.language, entry.language), taken + entry.exclusions)
             if found is None:
                 continue
             reaches.extend(Reach(scope.api, scope.stage, entry.resource, m, found[len(path_prefix):] or "/",
-                                 scope.mapping, scope.prefix) for m in entry.methods)
+                                 scope.mapping, scope.api_prefix) for m in entry.methods)
     known = bool(reaches) or not scopes.incomplete
     if not reaches:
         example = first[len(path_prefix):] or "/"
@@ -422,10 +513,13 @@ def _reach(pattern: str, earlier: tuple[str, ...], path_prefix: str,
 # --------------------------------------------------------------------------------------------- route
 
 
-def route(api_host: str, path: str, inv: Inventory, *, region: str, method: str | None = None) -> RouteResult:
+def route(api_host: str, path: str, inv: Inventory, *, region: str, method: str | None = None,
+          headers: Mapping[str, str] | None = None) -> RouteResult:
     """Resolve one request (Host ``api_host``, path at the API ``path``) the way API Gateway does.
 
-    ``method`` (GET, POST, ...) picks the method on the resource; without it the resource decides.
+    ``method`` (GET, POST, ...) picks the method on the resource; without it the resource decides. ``headers`` are
+    the request headers that reach API Gateway, for a custom domain's routing rules (none given: a rule with header
+    conditions does not match).
     """
     host = api_host.lower().split(":", 1)[0]
     path = viewer_path(path)
@@ -451,7 +545,8 @@ def route(api_host: str, path: str, inv: Inventory, *, region: str, method: str 
                                    known=False)
             return RouteResult(host, path, False, f"{host} is neither an execute-api host nor a known API Gateway "
                                                   "custom domain", status=403, error=FORBIDDEN)
-        target = _domain_target(host, domain, inv)
+        request = tuple(sorted((k.lower(), v) for k, v in (headers or {}).items()))
+        target = _domain_target(host, domain, inv, request_headers=request)
     scopes = _scopes(target)
     scope = next((s for s in scopes.scopes if s.matches(path)), None)
     if scope is None:
@@ -479,24 +574,27 @@ def _no_scope(target: _Target, path: str) -> RouteResult:
     domain = target.domain
     assert domain is not None
     bases = ", ".join(sorted(("/" + m.base_path.strip("/")) if m.base_path.strip("/") else "(none)"
-                             for m in domain.mappings)) or "none"
-    stage_missing = [m for m, api in zip(domain.mappings, target.domain_apis)
+                             for m in domain.live_mappings)) or "none"
+    stage_missing = [m for m, api in zip(domain.live_mappings, target.domain_apis)
                      if api is not None and m.stage is None and _under(path, "/" + m.base_path.strip("/")
                                                                        if m.base_path.strip("/") else "")]
     if stage_missing:
-        api = next(a for m, a in zip(domain.mappings, target.domain_apis) if m is stage_missing[0])
+        api = next(a for m, a in zip(domain.live_mappings, target.domain_apis) if m is stage_missing[0])
         assert api is not None
         return RouteResult(host, path, False, f"{path} names no stage of {_api_label(api)} mapped with stage (none) at "
                                               f"{domain.name}; stages are {', '.join(api.stages)}", api=api,
                            domain=domain, mapping=stage_missing[0], status=403, error=MISSING_AUTH_TOKEN)
     # [UNVERIFIED] the body API Gateway returns when no mapping matches; 403 Forbidden is what is commonly reported.
-    return RouteResult(host, path, False, f"no API mapping of {domain.name} matches {path}; mappings are {bases}",
+    rules = "; ".join(r.label for r in domain.live_rules)
+    what = f"no routing rule or API mapping of {domain.name} matches {path}" if rules else \
+        f"no API mapping of {domain.name} matches {path}"
+    return RouteResult(host, path, False, f"{what}; mappings are {bases}" + (f"; rules: {rules}" if rules else ""),
                        domain=domain, status=403, error=FORBIDDEN)
 
 
 def _in_scope(target: _Target, scope: _Scope, path: str, verb: str | None) -> RouteResult:
     api = scope.api
-    rest = path[len(scope.prefix):] or "/"
+    rest = path[len(scope.api_prefix):] or "/"
     where = f"stage {scope.stage} of {_api_label(api)}"
     common = dict(api=api, stage=scope.stage, domain=target.domain, mapping=scope.mapping)
     hits = [e for e in _entries(scope)

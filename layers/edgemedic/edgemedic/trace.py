@@ -58,7 +58,7 @@ from .model import (
     OriginKind,
     OriginRequestPolicy,
 )
-from .pathmatch import matches, reaching_example, select_behavior
+from .pathmatch import matches, normalize_path, reaching_example, select_behavior
 from .router import MISSING_AUTH_TOKEN, RouteResult, reachable, route
 
 SCHEMA_VERSION = 1
@@ -79,13 +79,25 @@ WEBSOCKET_DEMO_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's sample nonce
 _ALWAYS_FORWARDED = {
     "content-length": "CloudFront forwards it on every request",
     "content-md5": "CloudFront forwards it on every request",
-    "expect": "CloudFront forwards it on every request",
     "transfer-encoding": "CloudFront forwards it on every request",
     "x-forwarded-for": "CloudFront appends the viewer's IP address",
     "via": "CloudFront appends its own entry",
 }
+# Headers the table settles for legacy (ForwardedValues) behaviors: forwarded to custom origins by default.
+_LEGACY_TABLE_FORWARDED = frozenset({
+    "content-type", "origin", "range", "date", "if-match", "if-modified-since", "if-none-match", "if-range",
+    "if-unmodified-since",
+})
+# Headers CloudFront removes whatever the settings (the same table).
+_ALWAYS_REMOVED = {
+    "expect": "CloudFront removes Expect (it answers 100-continue itself)",
+    "proxy-authorization": "CloudFront removes Proxy-Authorization",
+    "te": "CloudFront removes TE",
+    "x-real-ip": "CloudFront removes X-Real-IP",
+}
 _WEBSOCKET_UPGRADE = frozenset({"upgrade", "connection"})
 _HANDSHAKE_REQUIRED = ("sec-websocket-key", "sec-websocket-version")
+_HANDSHAKE_OPTIONAL = ("sec-websocket-protocol", "sec-websocket-extensions")
 
 # Which catalog rules can explain a failure met at each point (the findings themselves come from the engine).
 _RULES_FOR = {
@@ -312,7 +324,10 @@ def _failure_dict(trace: Trace, failure: Failure, *, with_fix: bool) -> dict[str
     explaining = trace.rules_for(failure.cause)
     record: dict[str, Any] = {"stage": failure.stage, "status": failure.status, "by": failure.by,
                               "short": failure.short, "text": failure.text,
-                              "rules": list(dict.fromkeys(f.rule for f in explaining))}
+                              # The catalog rule that explains the step, also when no finding names this request
+                              # (e.g. a POST blocked at the edge while the path is broken too).
+                              "rules": list(dict.fromkeys(f.rule for f in explaining))
+                              or list(_RULES_FOR.get(failure.cause, ()))[:1]}
     if with_fix:
         record["fix"] = [{"rule": f.rule, "class": f.fix.fix_class.value, "summary": f.fix.summary}
                          for f in explaining]
@@ -444,8 +459,13 @@ def _origin_step(behavior: Behavior, origin: Origin, request: Request) -> tuple[
         elif request.websocket and lowered in _WEBSOCKET_UPGRADE:
             headers.append({"name": name, "action": "kept", "why": "WebSocket upgrade: CloudFront passes the "
                                                                    "handshake on"})
+        elif lowered in _ALWAYS_REMOVED:
+            headers.append({"name": name, "action": "dropped", "why": _ALWAYS_REMOVED[lowered]})
         elif source:
             headers.append({"name": name, "action": "kept", "why": source})
+        elif behavior.legacy is not None and lowered in _LEGACY_TABLE_FORWARDED:
+            headers.append({"name": name, "action": "kept", "why": "CloudFront's header table forwards it to "
+                                                                   "custom origins under legacy settings"})
         elif lowered in _ALWAYS_FORWARDED:
             headers.append({"name": name, "action": "kept", "why": _ALWAYS_FORWARDED[lowered]})
         elif lowered == "user-agent":
@@ -520,10 +540,45 @@ def _handshake_failure(request: Request, behavior: Behavior, result: RouteResult
     forwarding = forwarding_of(behavior)
     missing = [name for name in _HANDSHAKE_REQUIRED if not forwarding.forwards_header(name)]
     if not missing:
-        return None
+        return None  # -Protocol / -Extensions: see _handshake_notes
     names = ", ".join(request_name(request, name) for name in missing)
     return Failure("api", "handshake", "API Gateway", None, "handshake fails",
                    f"the WebSocket handshake fails: CloudFront does not forward {names} to the API")
+
+
+_LAMBDA_URL = re.compile(r"^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$")
+
+
+def _unsigned_lambda_url_body(dist: Distribution, origin: Origin, request: Request) -> Failure | None:
+    """A PUT or POST to a Lambda function URL origin behind origin access control needs the SHA-256 of its body in
+    x-amz-content-sha256 (private-content-restricting-access-to-lambda.html): CloudFront's signature covers it, and
+    the function URL refuses the request without it. Not a catalog rule: a correct client sends it."""
+    if request.method not in ("PUT", "POST") or request.header("x-amz-content-sha256") is not None:
+        return None
+    if not _LAMBDA_URL.match(origin.domain_name.lower()):
+        return None
+    raw = next((o for o in (dist.config.get("Origins") or {}).get("Items") or [] if o.get("Id") == origin.id), {})
+    if not raw.get("OriginAccessControlId"):
+        return None
+    return Failure("origin", "lambda-url-body", "Lambda function URL", 403, "body hash missing",
+                   f"403 Forbidden: origin {origin.id} is a Lambda function URL behind origin access control, so "
+                   f"CloudFront signs the request, and a {request.method} must carry the SHA-256 of its body in "
+                   "x-amz-content-sha256 (the viewer computes it); this request has none")
+
+
+def _handshake_notes(request: Request, behavior: Behavior) -> list[Note]:
+    """Sec-WebSocket-Protocol / -Extensions matter only to clients that send them (AWS's minimum is Key and
+    Version): a note when this request sends one that CloudFront does not forward."""
+    if not request.websocket:
+        return []
+    forwarding = forwarding_of(behavior)
+    dropped = [request_name(request, h) for h in _HANDSHAKE_OPTIONAL
+               if request.header(h) is not None and not forwarding.forwards_header(h)]
+    if not dropped:
+        return []
+    return [Note("handshake", f"this client sends {', '.join(dropped)}, which CloudFront does not forward: the "
+                              "subprotocol or extension it asks for is not negotiated (clients that do not send it "
+                              "are not affected)")]
 
 
 def request_name(request: Request, lowered: str) -> str:
@@ -602,7 +657,9 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
         findings = engine.evaluate(dist, inv)
     from . import tracesteps
 
-    behavior, tried = select_behavior(dist, request.path)
+    # CloudFront matches the normalized path (RFC 3986) and sends the raw one (catalog "Path at CloudFront").
+    matched_path = normalize_path(request.path)
+    behavior, tried = select_behavior(dist, matched_path)
     concerned = tuple(f for f in findings if _concerns(f, dist, behavior, request))
     failures: list[Failure] = []
     warnings: list[Note] = []
@@ -610,6 +667,8 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
 
     steps["behavior"] = {"path": request.path, "pattern": behavior.path_pattern, "default": behavior.is_default,
                          "origin": behavior.target_origin_id, "tried": [b.path_pattern for b in tried]}
+    if matched_path != request.path:
+        steps["behavior"]["matched_path"] = matched_path
     for finding in concerned:
         if finding.rule == "behavior-shadowed" and finding.behavior != behavior.path_pattern:
             meant = dist.behavior(finding.behavior)
@@ -648,6 +707,12 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
 
     steps["cache"], cached = _cache_step(behavior, request)
     origin = dist.origin(behavior.target_origin_id)
+    group = dist.origin_group(behavior.target_origin_id)
+    if origin is None and group is not None and group.members:
+        # Failover: the request goes to the primary; the secondary only on the group's failover status codes.
+        origin = dist.origin(group.members[0])
+        steps["behavior"]["origin_group"] = {"id": group.id, "members": list(group.members),
+                                             "failover_codes": list(group.failover_codes), "traced": group.members[0]}
     if origin is None:
         raise TraceError(f"behavior {behavior.path_pattern} of {dist.id} targets origin {behavior.target_origin_id}, "
                          "which the distribution does not have")
@@ -677,13 +742,24 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
                     f"{origin.domain_name}); edgemedic does not model what that origin answers")
     success_short = f"reaches origin {origin.id}"
     steps["api"] = None
-    if origin.kind is OriginKind.API_GATEWAY and origin.api is not None:
+    unsigned = _unsigned_lambda_url_body(dist, origin, request)
+    if unsigned is not None:
+        failures.append(unsigned)
+    functions = behavior.request_functions
+    if functions and origin.kind is OriginKind.API_GATEWAY:
+        # Catalog "Edge function": the function may rewrite or sign the request; edgemedic does not guess.
+        names = "; ".join(f"{f.kind} {f.name or '(unnamed)'} ({f.event})" for f in functions)
+        unknown = (f"behavior {behavior.path_pattern} runs {names} before the origin: it may rewrite the path, Host, "
+                   "headers or query, or sign the request, so what API Gateway receives could not be checked")
+    elif origin.kind is OriginKind.API_GATEWAY and origin.api is not None:
         path = steps["origin_request"]["path"]
         result = route(host, path, inv, region=origin.api.region, method=request.method)
         steps["api"] = _api_record(result)
         handshake = _handshake_failure(request, behavior, result)
         if handshake is not None:
             failures.append(handshake)
+        elif result.api is not None and result.api.protocol is ApiProtocol.WEBSOCKET:
+            warnings.extend(_handshake_notes(request, behavior))
         if not result.known:
             unknown = f"cannot tell what API Gateway answers: {result.explanation}"
         elif not result.routed:

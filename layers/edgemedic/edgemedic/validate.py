@@ -134,6 +134,9 @@ def _legacy(label: str, behavior: Mapping[str, Any], problems: list[str]) -> Non
         )
 
 
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
 def _behavior(label: str, behavior: Mapping[str, Any], targets: set[str], problems: list[str]) -> None:
     viewer = behavior.get("ViewerProtocolPolicy")
     if viewer not in VIEWER_PROTOCOL_POLICIES:
@@ -261,10 +264,18 @@ def validate_config(config: Mapping[str, Any], *, original: Mapping[str, Any] | 
     patterns = [b.get("PathPattern") for b in additional]
     for duplicate in sorted({p for p in patterns if patterns.count(p) > 1}, key=str):
         problems.append(f"behavior {duplicate}: the path pattern is used by more than one behavior.")
+    group_ids = {g.get("Id") for g in groups}
     for label, behavior in _behaviors(config):
         if behavior is not config.get("DefaultCacheBehavior"):
             _path_pattern(label, behavior.get("PathPattern"), problems)
         _behavior(label, behavior, targets, problems)
+        if behavior.get("TargetOriginId") in group_ids:
+            writes = [m for m in _items(behavior.get("AllowedMethods")) if m in _WRITE_METHODS]
+            if writes:
+                # CloudFront API reference / high_availability_origin_failover.html: origin failover serves GET,
+                # HEAD and OPTIONS only, and UpdateDistribution refuses write methods on such a behavior.
+                problems.append(f"{label}: AllowedMethods cannot include {', '.join(writes)} on a behavior whose "
+                                f"target is origin group {behavior.get('TargetOriginId')}.")
 
     before_behaviors = len(_items((original or {}).get("CacheBehaviors")))
     if len(additional) > max(MAX_CACHE_BEHAVIORS, before_behaviors):

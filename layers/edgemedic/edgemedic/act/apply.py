@@ -53,6 +53,7 @@ class ApplyResult:
     attempts: int  # UpdateDistribution attempts (re-plans after 412 included)
     etag: str | None  # the distribution's ETag after the last call made
     message: str
+    config_hash_after: str = ""  # hash of the config as it stands after this run (as read back, or as sent)
 
 
 # --------------------------------------------------------------------------------------------- AWS calls
@@ -148,7 +149,7 @@ def apply_fixes(
         if plan is None:
             logger.info("distribution %s: nothing to fix", distribution_id)
             message = "nothing to fix: the planned changes are already in place" if attempts else "nothing to fix"
-            return ApplyResult(distribution_id, NOTHING_TO_DO, None, attempts, etag, message)
+            return ApplyResult(distribution_id, NOTHING_TO_DO, None, attempts, etag, message, config_hash(config))
         if plan.distribution_id != distribution_id or plan.config_hash != config_hash(config):
             raise EdgemedicError(
                 f"the plan for {distribution_id} was not built on the config just read; refusing to send it "
@@ -160,10 +161,11 @@ def apply_fixes(
             raise InvalidConfigError(distribution_id, problems)
         if dry_run:
             return ApplyResult(distribution_id, DRY_RUN, plan, attempts, etag,
-                               f"dry run: {len(plan.summary)} change(s) planned, nothing sent")
+                               f"dry run: {len(plan.summary)} change(s) planned, nothing sent", plan.config_hash)
         if confirm is not None and not confirm(plan):
             logger.info("distribution %s: plan declined", distribution_id)
-            return ApplyResult(distribution_id, DECLINED, plan, attempts, etag, "the plan was declined; nothing sent")
+            return ApplyResult(distribution_id, DECLINED, plan, attempts, etag, "the plan was declined; nothing sent",
+                               plan.config_hash)
 
         attempts += 1
         logger.info("distribution %s: applying %d change(s), attempt %d of %d: %s", distribution_id,
@@ -186,21 +188,22 @@ def apply_fixes(
     retried = f" after {attempts} attempts (the distribution changed in between)" if attempts > 1 else ""
     if verify is None:
         return ApplyResult(distribution_id, APPLIED, plan, attempts, new_etag,
-                           f"applied {len(plan.summary)} change(s){retried}; CloudFront deploys them in a few minutes")
+                           f"applied {len(plan.summary)} change(s){retried}; CloudFront deploys them in a few minutes",
+                           config_hash(plan.new_config))
 
     fresh, fresh_etag = _read(cloudfront, distribution_id)
     remaining = list(verify(fresh, fresh_etag))
     if not remaining:
         logger.info("distribution %s: fix applied and verified", distribution_id)
         return ApplyResult(distribution_id, APPLIED, plan, attempts, fresh_etag,
-                           f"applied and verified {len(plan.summary)} change(s){retried}")
+                           f"applied and verified {len(plan.summary)} change(s){retried}", config_hash(fresh))
 
     logger.warning("distribution %s: still finds %s after the update", distribution_id, _rules(remaining))
     if fresh_etag != new_etag or not _same(fresh, plan.new_config):
         return ApplyResult(
             distribution_id, FAILED, plan, attempts, fresh_etag,
             f"the fix was applied but {_rules(remaining)} remains, and the distribution was changed by someone else "
-            "right after; edgemedic did not roll back over their change. Check it by hand.",
+            "right after; edgemedic did not roll back over their change. Check it by hand.", config_hash(fresh),
         )
     try:
         restored_etag = _update(cloudfront, distribution_id, fresh_etag, plan.base_config)
@@ -211,10 +214,11 @@ def apply_fixes(
             distribution_id, FAILED, plan, attempts, fresh_etag,
             f"the fix did not remove {_rules(remaining)}, and the distribution was edited by someone else before "
             "edgemedic could restore the previous config; edgemedic did not overwrite their change. "
-            "Check it by hand.",
+            "Check it by hand.", config_hash(fresh),
         )
     logger.warning("distribution %s: previous config restored", distribution_id)
     return ApplyResult(
         distribution_id, ROLLED_BACK, plan, attempts, restored_etag,
         f"the fix did not remove {_rules(remaining)}; the previous config was restored",
+        config_hash(plan.base_config),
     )

@@ -28,6 +28,7 @@ from ..model import (
     Unreadable,
     custom_domain_key,
     domains_key,
+    has_tenant_parameter,
 )
 from .apigateway import ApiGatewayReader
 from .calls import ResourceUnreadable, call, paginate
@@ -36,10 +37,14 @@ from .lambdas import LambdaUrlReader
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
 from .probe import probe_all
+from .regions import candidate_regions, discover_domain_regions
+from .tenants import read_tenant_domains
 
 __all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targets", "reread_distribution"]
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
+# Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
+_NOT_API_SUFFIXES = (".cloudfront.net", ".on.aws", ".amazonaws.com", ".amazonaws.com.cn")
 _CONFIG_READERS = 4
 # botocore's connection failures (after its retries), as ResourceUnreadable.code names them.
 _CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
@@ -126,15 +131,22 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-            probe: bool = False, probe_timeout: float = 3.0) -> Inventory:
-    """Read everything the rules need. See the module docstring for what is read and how failures are kept."""
+            probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False) -> Inventory:
+    """Read everything the rules need. See the module docstring for what is read and how failures are kept.
+
+    Custom domains are listed in ``regions``, the regions of ``execute-api`` origins and the configured region;
+    with ``discover_regions`` also in every region where the account has custom domains (one cheap call per
+    region, in parallel)."""
     warnings: list[str] = []
     cloudfront = clients.cloudfront()
     raw = _read_distributions(cloudfront, distribution_ids, warnings)
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
-    for region in sorted(set(regions) | _origin_regions([config for _, config, _ in raw])):
+    read_regions = set(regions) | _origin_regions([config for _, config, _ in raw]) | {clients.default_region}
+    if discover_regions:
+        read_regions |= discover_domain_regions(clients, set(candidate_regions(clients)) - read_regions, warnings)
+    for region in sorted(read_regions):
         known_domains.update(apigw.domain_names(region))
 
     resolver = PolicyResolver(cloudfront)
@@ -144,6 +156,20 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     for dist in distributions:
         for missing in dist.unreadable:
             warnings.append(f"distribution {dist.id}: {missing.what} could not be read: {missing.reason}")
+        for origin in dist.origins:
+            if has_tenant_parameter(origin.domain_name + origin.origin_path):
+                warnings.append(f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}"
+                                f"{origin.origin_path}) names a tenant parameter, resolved per distribution tenant: "
+                                "what it reaches is indeterminate, so the rules that need it stay silent there")
+            elif origin.kind is OriginKind.CUSTOM and not origin.domain_name.lower().endswith(_NOT_API_SUFFIXES):
+                warnings.append(
+                    f"distribution {dist.id}: origin {origin.id} ({origin.domain_name}) matches no API Gateway custom "
+                    f"domain in the regions read ({', '.join(sorted(read_regions))}): it is checked as a custom "
+                    "origin; if it is an API Gateway custom domain elsewhere, scan with --region <its region>")
+
+    tenant_domains, tenant_unreadable, tenant_warnings = read_tenant_domains(cloudfront, distributions)
+    unreadable.update(tenant_unreadable)
+    warnings.extend(tenant_warnings)
 
     lb_names: set[str] = set()
     for dist in distributions:
@@ -164,10 +190,11 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                     unreadable[custom_domain_key(name)] = Unreadable(
                         f"custom domain behind origin {origin.domain_name}",
                         listing.reason if listing else
-                        f"no API Gateway custom domain in {target.region} has this name or target")
+                        f"no API Gateway custom domain in {target.region} has this name or target",
+                        gone=listing is None)
                 continue
-            for mapping in domain.mappings:
-                apigw.api(domain.region, mapping.api_id)
+            for api_id in domain.routed_api_ids:
+                apigw.api(domain.region, api_id)
 
     lbs = LoadBalancerReader(clients)
     if lb_names:
@@ -190,6 +217,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         function_urls=dict(function_urls.function_urls),
         unreadable=unreadable,
         warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings, *function_urls.warnings])),
+        tenant_domains=tenant_domains,
     )
 
 

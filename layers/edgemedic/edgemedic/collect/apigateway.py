@@ -11,11 +11,13 @@ would let rules conclude "no such route" from missing data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..aws import Clients
 from ..model import (
+    API_MAPPING_ONLY,
+    RoutingRule,
     Api,
     ApiMapping,
     ApiMethod,
@@ -59,6 +61,23 @@ def _endpoint_type(types: list[str] | None, default: EndpointType) -> EndpointTy
         if value in EndpointType.__members__:
             return EndpointType(value)
     return default
+
+
+def routing_rule_from_api(raw: dict) -> RoutingRule | None:
+    """A RoutingRule from ListRoutingRules / GetRoutingRule (None for a rule without an InvokeApi action)."""
+    action = next((a["InvokeApi"] for a in raw.get("Actions") or [] if a.get("InvokeApi")), None)
+    if action is None:
+        return None
+    base_paths: list[str] = []
+    headers: list[tuple[tuple[str, str], ...]] = []
+    for condition in raw.get("Conditions") or []:
+        if condition.get("MatchBasePaths"):
+            base_paths.extend(p.strip("/") for p in condition["MatchBasePaths"].get("AnyOf") or [])
+        if condition.get("MatchHeaders"):
+            headers.append(tuple((h["Header"].lower(), h.get("ValueGlob", "*"))
+                                 for h in condition["MatchHeaders"].get("AnyOf") or []))
+    return RoutingRule(int(raw.get("Priority", 0)), action["ApiId"], action["Stage"], tuple(base_paths),
+                       tuple(headers), bool(action.get("StripBasePath", False)), raw.get("RoutingRuleId", ""))
 
 
 def _base_path(value: str | None) -> str:
@@ -243,9 +262,16 @@ class ApiGatewayReader:
                 self.warnings.append(f"custom domain {domain.name} in {region}: mappings could not be read: "
                                      f"{problem.code}: {problem.message}")
                 continue
-            self._domains[region][name] = CustomDomain(
-                domain.name, domain.region, domain.endpoint_type, domain.regional_domain_name,
-                domain.distribution_domain_name, domain.certificate_arn, domain.security_policy, mappings)
+            rules: tuple[RoutingRule, ...] = ()
+            if domain.routing_mode != API_MAPPING_ONLY:
+                try:
+                    rules = self._routing_rules(domain)
+                except ResourceUnreadable as problem:
+                    self.unreadable[custom_domain_key(name)] = problem.unreadable()
+                    self.warnings.append(f"custom domain {domain.name} in {region}: routing rules could not be read: "
+                                         f"{problem.code}: {problem.message}")
+                    continue
+            self._domains[region][name] = replace(domain, mappings=mappings, routing_rules=rules)
 
     def _list_domains(self, region: str) -> dict[str, tuple[CustomDomain, set[str]]]:
         found: dict[str, tuple[CustomDomain, set[str]]] = {}
@@ -259,6 +285,7 @@ class ApiGatewayReader:
                 distribution_domain_name=raw.get("distributionDomainName"),
                 certificate_arn=raw.get("regionalCertificateArn") or raw.get("certificateArn"),
                 security_policy=raw.get("securityPolicy"),
+                routing_mode=raw.get("routingMode") or API_MAPPING_ONLY,
             ), {"v1"})
         for raw in paginate(what, self.clients.apigatewayv2(region), "get_domain_names", "Items"):
             name = raw["DomainName"].lower()
@@ -267,10 +294,10 @@ class ApiGatewayReader:
                 domain, sources = found[name]
                 sources.add("v2")
                 if not domain.regional_domain_name and configuration.get("EndpointType") == "REGIONAL":
-                    found[name] = (CustomDomain(domain.name, region, domain.endpoint_type,
-                                                configuration.get("ApiGatewayDomainName"),
-                                                domain.distribution_domain_name, domain.certificate_arn,
-                                                domain.security_policy), sources)
+                    domain = replace(domain, regional_domain_name=configuration.get("ApiGatewayDomainName"))
+                if raw.get("RoutingMode") and domain.routing_mode == API_MAPPING_ONLY:
+                    domain = replace(domain, routing_mode=raw["RoutingMode"])
+                found[name] = (domain, sources)
                 continue
             endpoint = _endpoint_type([configuration.get("EndpointType", "REGIONAL")], EndpointType.REGIONAL)
             target = configuration.get("ApiGatewayDomainName")
@@ -282,8 +309,28 @@ class ApiGatewayReader:
                 distribution_domain_name=target if endpoint is EndpointType.EDGE else None,
                 certificate_arn=configuration.get("CertificateArn"),
                 security_policy=configuration.get("SecurityPolicy"),
+                routing_mode=raw.get("RoutingMode") or API_MAPPING_ONLY,
             ), {"v2"})
         return found
+
+    def _routing_rules(self, domain: CustomDomain) -> tuple[RoutingRule, ...]:
+        """ListRoutingRules (apigatewayv2; REST custom domains too), in priority order: one listing per domain whose
+        routing mode uses rules."""
+        what = f"routing rules of custom domain {domain.name} in {domain.region}"
+        client = self.clients.apigatewayv2(domain.region)
+        rules: list[RoutingRule] = []
+        token: str | None = None
+        while True:
+            page = call(what, client.list_routing_rules, DomainName=domain.name,
+                        **({"NextToken": token} if token else {}))
+            for raw in page.get("RoutingRules") or []:
+                rule = routing_rule_from_api(raw)
+                if rule is not None:
+                    rules.append(rule)
+            token = page.get("NextToken")
+            if not token:
+                break
+        return tuple(sorted(rules, key=lambda r: r.priority))
 
     def _mappings(self, domain: CustomDomain, sources: set[str]) -> tuple[ApiMapping, ...]:
         what = f"custom domain {domain.name} in {domain.region}"

@@ -55,7 +55,7 @@ class ResourceUnreadable(Exception):
         reason = f"{self.code}: {self.message}" if self.message else self.code
         if self.not_found:
             reason += " (deleted, or never existed in this account and region)"
-        return Unreadable(self.what, reason)
+        return Unreadable(self.what, reason, gone=self.not_found)
 
 
 def error_code(error: ClientError) -> tuple[str, str]:

@@ -17,9 +17,13 @@ from ..model import (
     CachePolicy,
     CustomDomain,
     CustomErrorResponse,
+    CLOUDFRONT_FUNCTION,
+    LAMBDA_EDGE,
     Distribution,
+    EdgeFunction,
     LegacySettings,
     Origin,
+    OriginGroup,
     OriginKind,
     OriginRequestPolicy,
     Unreadable,
@@ -145,6 +149,27 @@ def _behavior(raw: Mapping, is_default: bool, resolver: PolicyResolver, unreadab
         legacy=None if cache_id else _legacy(raw),
         function_events=tuple(a["EventType"] for a in _items(raw.get("FunctionAssociations"))),
         lambda_events=tuple(a["EventType"] for a in _items(raw.get("LambdaFunctionAssociations"))),
+        edge_functions=edge_functions_of(raw),
+    )
+
+
+def edge_functions_of(raw: Mapping) -> tuple[EdgeFunction, ...]:
+    """The CloudFront Functions and Lambda@Edge functions associated with a behavior (boto3 shape)."""
+    return (*(EdgeFunction(a["EventType"], CLOUDFRONT_FUNCTION, a.get("FunctionARN", ""))
+              for a in _items(raw.get("FunctionAssociations"))),
+            *(EdgeFunction(a["EventType"], LAMBDA_EDGE, a.get("LambdaFunctionARN", ""))
+              for a in _items(raw.get("LambdaFunctionAssociations"))))
+
+
+def origin_groups_of(config: Mapping) -> tuple[OriginGroup, ...]:
+    """The failover origin groups of a DistributionConfig (boto3 shape), members primary first."""
+    return tuple(
+        OriginGroup(
+            id=raw["Id"],
+            members=tuple(m["OriginId"] for m in _items(raw.get("Members"))),
+            failover_codes=tuple(int(c) for c in _items((raw.get("FailoverCriteria") or {}).get("StatusCodes"))),
+        )
+        for raw in _items(config.get("OriginGroups"))
     )
 
 
@@ -171,4 +196,6 @@ def distribution_from_config(summary: Mapping, config: Mapping, etag: str, resol
         config=copy.deepcopy(dict(config)),
         unreadable=tuple(dict.fromkeys(unreadable)),
         custom_error_responses=_error_responses(config),
+        origin_groups=origin_groups_of(config),
+        connection_mode=config.get("ConnectionMode") or "direct",
     )

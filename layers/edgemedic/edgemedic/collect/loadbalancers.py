@@ -80,7 +80,7 @@ class LoadBalancerReader:
             self.unreadable[key] = Unreadable(
                 f"load balancer {dns_name}",
                 f"no Application/Network Load Balancer with this DNS name in {region} "
-                "(a Classic Load Balancer, or one in another account)")
+                "(a Classic Load Balancer, or one in another account)", gone=True)
             self.warnings.append(f"load balancer {dns_name} not found in {region}")
             return None
         return known[dns_name]

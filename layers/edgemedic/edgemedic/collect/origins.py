@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ..model import ApiTarget, CustomDomain, LambdaUrlTarget, OriginKind
+from ..model import ApiTarget, CustomDomain, LambdaUrlTarget, OriginKind, has_tenant_parameter
 
 _REGION = r"(?P<region>[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)"
 # API ids are 10 lower-case alphanumerics on AWS; moto issues shorter ones, so any length is accepted.
@@ -91,6 +91,9 @@ def classify_origin(domain: str, custom_domains: Mapping[str, CustomDomain], *,
     (<OriginKind.API_GATEWAY: 'api-gateway'>, ApiTarget(via='execute-api', region='eu-west-1', api_id='abc123def4', domain_name=None))
     """
     name = domain.lower().rstrip(".")
+    if has_tenant_parameter(name):
+        # Resolved per tenant at request time ({{name}}): what it reaches is not known, so nothing is claimed.
+        return OriginKind.CUSTOM, None
     if s3_origin_config or (_S3.match(name) and not _S3_WEBSITE.match(name)):
         return OriginKind.S3, None
     known = domain_for_target(name, custom_domains)

@@ -159,16 +159,25 @@ def _with_traces(dist: Distribution, inv: Inventory | None, findings: Sequence[F
 
 def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
            queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any,
-           inv: Inventory | None = None) -> Outcome:
+           inv: Inventory | None = None, scope: Any = None, unverified: Mapping[str, str] | None = None) -> Outcome:
     """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore; ``inv``
-    (the inventory the findings came from) lets messages and tickets carry a before/after request trace."""
-    told = {f.key for f in findings if settings.mode_for(f) in (Mode.APPROVE, Mode.NOTIFY)}
+    (the inventory the findings came from) lets messages and tickets carry a before/after request trace.
+
+    ``scope`` (``edgemedic.act.scope.Scope``) caps every mode: the distribution's ``edgemedic:mode`` tag, the allow
+    list, the emergency stop. ``unverified`` (origin id -> why): stored findings whose evidence could not be read
+    this time are kept, marked unverified, and their tickets stay open."""
+    from ..act.scope import Scope
+
+    scope = scope or Scope()
+    told = {f.key for f in findings if settings.mode_for(f, scope.cap) in (Mode.APPROVE, Mode.NOTIFY)}
     traced = {f.key: f for f in _with_traces(dist, inv, [f for f in findings if f.key in told])}
     findings = [traced.get(f.key, f) for f in findings]
-    modes = [(f, settings.mode_for(f)) for f in findings]
+    modes = [(f, settings.mode_for(f, scope.cap)) for f in findings]
     records = {finding_key(r): r for r in (finding_record(f, mode.value) for f, mode in modes)}
     before = store.open_findings(dist.id)
     outcome = Outcome(dist.id, list(records.values()))
+    if scope.reason and any(settings.mode_for(f) is not mode for f, mode in modes):
+        outcome.actions.append(f"capped: {scope.reason}")
     for finding in findings:
         telemetry.count("Findings", rule=finding.rule)
     by_mode: dict[Mode, list[Finding]] = {mode: [] for mode in Mode}
@@ -206,17 +215,36 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
         url = urls.get(record["rule"]) if record.get("mode") == Mode.NOTIFY.value else None
         if url:
             record["ticket"] = url
-    delta = store.replace_findings(dist.id, list(records.values()), before)
+    delta = store.replace_findings(dist.id, list(records.values()), before, unverified)
     for key, stored in delta.current.items():  # the audit record names the ticket a finding keeps
-        if stored.get("ticket"):
+        if key in records and stored.get("ticket"):
             records[key]["ticket"] = stored["ticket"]
     if close_tickets(dist.id, delta.gone, delta.current.values(), notifier, trigger.why_gone()):
         outcome.actions.append("tickets-closed")
+    kept = tell_unverified(dist.id, before, delta.current, notifier)
+    if kept:
+        outcome.actions.append("kept-unverified")
 
+    result = "unverified" if kept else "clean" if not findings else "decided"
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,
                 actor=trigger.actor, action=",".join(outcome.actions) or "none",
-                result="clean" if not findings else "decided", findings=outcome.findings, plan=outcome.plan)
+                result=result, findings=outcome.findings, plan=outcome.plan,
+                detail="; ".join(sorted({r["unverified_reason"] for r in kept})))
     return outcome
+
+
+def tell_unverified(distribution_id: str, before: Mapping[str, Mapping[str, Any]],
+                    current: Mapping[str, Mapping[str, Any]], notifier: Notifier) -> list[Mapping[str, Any]]:
+    """The findings kept unverified this time; an alert (Slack, the log) when some just became unverified."""
+    kept = [r for r in current.values() if r.get("unverified")]
+    newly = [r for r in kept if not before.get(finding_key(r), {}).get("unverified")]
+    if newly:
+        rules = ", ".join(sorted({r["rule"] for r in newly}))
+        reasons = "; ".join(sorted({r["unverified_reason"] for r in newly}))
+        notifier.alert(distribution_id, f"{len(newly)} finding(s) on {distribution_id} could not be re-checked and "
+                                        f"stay open, unverified: {rules} ({reasons})",
+                       {"status": "unverified"})
+    return kept
 
 
 def _key(finding: Finding) -> str:

@@ -16,11 +16,14 @@ import dataclasses
 import functools
 import json
 import logging
+import re
 import time
 from typing import Any, Mapping
 
 from ..findings import Finding, FixClass
 from .act import APPROVED_PLAN, AUTO_FIX, SLACK_TASK, ApplyRequest, close_tickets
+from .exceptions import ReadFailedError
+from .reads import confirm_gone, describe, read_failures
 from .runtime import Runtime, Telemetry
 from .settings import Mode
 from .store import finding_record
@@ -33,18 +36,19 @@ ALERT_STATUSES = frozenset({"rolled-back", "failed"})
 def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict:
     """One SQS record: an auto fix (at most once per event and distribution), an approved plan (at most once per
     plan, by the plan's conditional writes) or a Slack follow-up."""
-    body = json.loads(record["body"])
-    kind = body.get("kind", AUTO_FIX)
     telemetry.count("ApplyMessagesReceived")
+    try:
+        body, request = _message(record)
+    except MalformedMessageError as exc:  # a retry would not make it readable: dropped, logged, counted
+        logger.error("apply message dropped: %s", exc)
+        telemetry.count("Errors", kind="apply-message")
+        return {"status": "malformed", "reason": str(exc)}
+    kind = body.get("kind", AUTO_FIX)
     if kind == APPROVED_PLAN:
         return apply_approved(body["plan_id"], rt, telemetry)
     if kind == SLACK_TASK:
         return slack_task(body, rt)
-    if kind != AUTO_FIX:
-        logger.error("apply message of unknown kind dropped", extra={"kind": kind})
-        telemetry.count("Errors", kind="apply-message")
-        return {"status": "unknown-kind", "kind": kind}
-    request = ApplyRequest.from_body(record["body"])
+    assert request is not None
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(event_key_jmespath="[event_id, distribution_id]", expires_after_seconds=24 * 3600)
@@ -58,23 +62,101 @@ def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, 
     return once(request=dataclasses.asdict(request))
 
 
-def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
-    from ..act.apply import apply_fixes
-    from ..act.replan import evaluate_read
-    from ..collect import PolicyResolver, collect
-    from ..plan import build_plan
+def _current(dist_id: str, rt: Runtime) -> tuple[Any, Any]:
+    """(inventory, the distribution as read now); (inv, None) only when CloudFront says it is gone. A read that
+    failed raises ReadFailedError: the message stays on the queue and is retried, then dead-lettered."""
+    from ..collect import collect
 
-    dist_id = request.distribution_id
     inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
     current = next((d for d in inv.distributions if d.id == dist_id), None)
     if current is None:
+        if not confirm_gone(rt.clients, dist_id):
+            raise ReadFailedError(f"distribution {dist_id} could not be read a moment ago: retrying")
+        return inv, None
+    failures = read_failures(current, inv)
+    if failures:
+        raise ReadFailedError(f"distribution {dist_id}: {describe(failures)}: nothing applied, retrying")
+    return inv, current
+
+
+_DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+_PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,64}-[A-Za-z0-9-]{1,100}$")
+
+
+class MalformedMessageError(ValueError):
+    """An apply queue message edgemedic did not write (or no longer understands)."""
+
+
+def _message(record: Mapping[str, Any]) -> tuple[dict[str, Any], ApplyRequest | None]:
+    """The message's body and, for an auto fix, its request; MalformedMessageError for anything else."""
+    try:
+        body = json.loads(record.get("body") or "")
+    except (TypeError, ValueError):
+        raise MalformedMessageError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedMessageError("the body is not a JSON object")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedMessageError("the body holds text that is not valid Unicode") from None
+    kind = body.get("kind", AUTO_FIX)
+    if kind == APPROVED_PLAN:
+        if not (isinstance(body.get("plan_id"), str) and _PLAN_ID.match(body["plan_id"])):
+            raise MalformedMessageError("an approved-plan message without a plan id edgemedic makes")
+        return body, None
+    if kind == SLACK_TASK:
+        if not all(isinstance(body.get(k, ""), str) for k in ("task", "plan_id", "response_url", "text", "user",
+                                                              "outcome")):
+            raise MalformedMessageError("a Slack task with fields of the wrong type")
+        if (body.get("plan_id") or body.get("task") == "refresh") and not _PLAN_ID.match(body.get("plan_id", "")):
+            raise MalformedMessageError("a Slack task without a plan id edgemedic makes")
+        if len(body.get("user", "")) > 64 or len(body.get("outcome", "")) > 64:
+            raise MalformedMessageError("a Slack task with fields too long for the audit log")
+        return body, None
+    if kind != AUTO_FIX:
+        raise MalformedMessageError(f"unknown kind {str(kind)[:40]!r}")
+    fields = ("distribution_id", "event_id", "event_name", "actor", "event_time", "session")
+    if not all(isinstance(body.get(k, ""), str) and len(body.get(k, "")) <= 1024 for k in fields):
+        raise MalformedMessageError("an auto-fix request with fields of the wrong type or size")
+    if not _DISTRIBUTION_ID.match(body.get("distribution_id", "")) or not body.get("event_id"):
+        raise MalformedMessageError("an auto-fix request without a distribution id and an event id")
+    rules = body.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise MalformedMessageError("an auto-fix request whose rules are not a list of strings")
+    return body, ApplyRequest.from_body(record["body"])
+
+
+def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
+    from ..act.apply import apply_fixes
+    from ..act.replan import evaluate_read
+    from ..collect import PolicyResolver
+    from ..plan import build_plan
+
+    dist_id = request.distribution_id
+
+    def audit(result: str, detail: str = "", **fields: Any) -> None:
         rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
-                       actor=request.actor, action="auto-fix", result="distribution-gone")
+                       actor=request.actor, action="auto-fix" + ("-dry-run" if rt.settings.dry_run else ""),
+                       result=result, detail=detail, **fields)
+
+    try:
+        inv, current = _current(dist_id, rt)
+        scope = rt.scope(dist_id, current.arn) if current is not None else None
+    except ReadFailedError as exc:
+        audit("read-failed", str(exc))
+        telemetry.count("ReadFailures")
+        raise
+    if current is None:
+        audit("distribution-gone", "CloudFront answered NoSuchDistribution")
         return {"status": "distribution-gone", "distribution": dist_id}
+    if not scope.allows(Mode.AUTO):
+        audit("capped", f"not applied: {scope.reason}")
+        return {"status": "capped", "distribution": dist_id, "reason": scope.reason}
 
     resolver = PolicyResolver(rt.clients.cloudfront())
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
+    built: list[Any] = []  # the last plan made, for the audit record of a failure
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
         dist, findings = evaluate_read(current, config, etag, inv, resolver)
@@ -84,16 +166,28 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     def plan_for(config: dict, etag: str) -> Any:
         # Re-decided on the config as it is now: a person's concurrent edit may have fixed or added something.
         dist, findings = evaluate(config, etag)
-        auto = [f for f in findings if rt.settings.mode_for(f) is Mode.AUTO]
+        auto = [f for f in findings if rt.settings.mode_for(f, scope.cap) is Mode.AUTO]
         targeted.clear()
         targeted.update({f.key: f for f in auto})
-        return build_plan(dist, auto, classes=frozenset({FixClass.AUTO})) if auto else None
+        built[:] = [build_plan(dist, auto, classes=frozenset({FixClass.AUTO}))] if auto else []
+        return built[0] if built else None
 
     def verify(config: dict, etag: str) -> list[Finding]:
         _, findings = evaluate(config, etag)
         return [f for f in findings if f.key in targeted]
 
-    result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+    try:
+        result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+    except Exception as exc:
+        # Throttling, AccessDenied, a persistent concurrent editor, an invalid plan: audited, told, and the message
+        # stays on the queue (retried, then the apply DLQ with this reason).
+        message = f"{type(exc).__name__}: {exc}"
+        audit("failed", message, findings=[finding_record(f, "auto") for f in targeted.values()],
+              plan_id="", config_hash_before=built[0].config_hash if built and built[0] else "")
+        telemetry.count("Errors", kind="apply-failed")
+        rt.notifier.alert(dist_id, f"auto fix not applied: {message}",
+                          {"status": "failed", "event_id": request.event_id})
+        raise
     plan = result.plan
     plan_record = ({"config_hash": plan.config_hash, "etag": plan.etag, "summary": list(plan.summary),
                     "diff": plan.diff} if plan is not None else None)
@@ -106,10 +200,9 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         telemetry.count("Errors", kind=f"apply-{result.status}")
         rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id},
                           plan=plan)
-    rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
-                   actor=request.actor, action="auto-fix" + ("-dry-run" if rt.settings.dry_run else ""),
-                   result=result.status, findings=fixed, plan=plan_record,
-                   detail=f"{result.message} (attempts: {result.attempts}, etag: {result.etag})")
+    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag})", findings=fixed,
+          plan=plan_record, config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
+          config_hash_after=result.config_hash_after)
     return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
             "rules": sorted({f.rule for f in targeted.values()})}
 
@@ -132,7 +225,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     from ..act.replan import evaluate_read
     from ..collect import PolicyResolver, collect
     from ..notify.approval import Applier
-    from ..notify.store import APPLIED, SUPERSEDED
+    from ..notify.store import APPLIED, APPROVED, SUPERSEDED
     from ..plan import build_plan
 
     record = rt.plans.get(plan_id)
@@ -140,8 +233,20 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
         return {"status": "unknown-plan", "plan_id": plan_id}
     dist_id = record.distribution_id
-    inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
-    current = next((d for d in inv.distributions if d.id == dist_id), None)
+    try:
+        inv, current = _current(dist_id, rt)  # read failures raise: the plan stays approved, the message retried
+        scope = rt.scope(dist_id, current.arn) if current is not None else None  # gone: the Applier says so
+    except ReadFailedError as exc:
+        rt.store.audit(event_id=f"approval#{plan_id}", distribution_id=dist_id, event_name="SlackApproval",
+                       actor=f"slack:{record.decided_by}", action="approved-fix", result="read-failed",
+                       detail=str(exc), plan_id=plan_id, config_hash_before=record.config_hash)
+        raise
+    if record.status == APPROVED:  # the decision itself, once the apply function holds it
+        audit_decision(rt, plan_id=plan_id, user=record.decided_by, outcome="approved", distribution_id=dist_id,
+                       config_hash=record.config_hash, decided_at=record.decided_at)
+    if scope is not None and not scope.allows(Mode.APPROVE):
+        return _refuse_approved(record, scope.reason, rt)
+    cap = scope.cap if scope is not None else Mode.APPROVE
     resolver = PolicyResolver(rt.clients.cloudfront())
     targeted = {f.key for f in record.findings}
     latest: list[Finding] = []
@@ -156,17 +261,24 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         fresh = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
         for dist in fresh.distributions:
             if dist.id == distribution_id:
-                wanted = [f for f in engine.evaluate(dist, fresh) if rt.settings.mode_for(f) is Mode.APPROVE]
+                wanted = [f for f in engine.evaluate(dist, fresh) if rt.settings.mode_for(f, cap) is Mode.APPROVE]
                 return build_plan(dist, wanted, classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
         return None
 
     def audit(status: str, done: Any) -> None:
+        from ..plan import config_hash
+
+        try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
+            after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
+                "DistributionConfig"])
+        except Exception:  # noqa: BLE001
+            after = ""
         rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
                        event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
                        result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
                        plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
                              "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
-                       detail=done.outcome)
+                       detail=done.outcome, config_hash_after=after)
 
     try:
         slack = rt.slack()
@@ -195,15 +307,61 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     return {"status": done.status, "plan_id": plan_id, "distribution": dist_id, "approved_by": done.decided_by}
 
 
+def _refuse_approved(record: Any, reason: str, rt: Runtime) -> dict[str, Any]:
+    """An approved plan the distribution's scope does not allow (now): marked failed with the reason, shown."""
+    from ..notify.exceptions import TransitionError
+    from ..notify.store import APPROVED, FAILED
+
+    now = time.time()
+    try:
+        done = rt.plans.transition(record.plan_id, expected=APPROVED, to=FAILED, now=now,
+                                   outcome=f"not applied: {reason}")
+    except TransitionError:
+        return {"status": "not-this-run", "plan_id": record.plan_id}
+    rt.notifier.show(done)
+    rt.store.audit(event_id=f"approval#{record.plan_id}", distribution_id=record.distribution_id,
+                   event_name="SlackApproval", actor=f"slack:{record.decided_by}", action="approved-fix",
+                   result="capped", detail=f"not applied: {reason}", plan_id=record.plan_id,
+                   config_hash_before=record.config_hash)
+    return {"status": "capped", "plan_id": record.plan_id, "reason": reason}
+
+
+def _iso(epoch: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def audit_decision(rt: Runtime, *, plan_id: str, user: str, outcome: str, distribution_id: str = "",
+                   config_hash: str = "", detail: str = "", decided_at: int = 0) -> None:
+    """The append-only audit record of a Slack decision (approve, reject, expiry, a refused click). Written here:
+    the approve function may not write audit records (its role reaches PLAN# keys only)."""
+    rt.store.audit(event_id=f"decision#{plan_id}", distribution_id=distribution_id or None,
+                   event_name="SlackDecision", actor=f"slack:{user}" if user else "edgemedic",
+                   action="decision", result=outcome, plan_id=plan_id,
+                   detail=(f"decided at {_iso(decided_at)}; " if decided_at else "") + detail[:1000],
+                   config_hash_before=config_hash)
+
+
 def slack_task(task: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     """Re-render a plan's message (after Reject or expiry), or reply to the clicking user only."""
     from ..notify.exceptions import DeliveryError
 
-    if task.get("task") == "refresh":
+    if task.get("task") == "refresh":  # after Reject or a click on an expired plan: the plan says who and what
         record = rt.plans.get(task["plan_id"])
         if record is not None:
+            audit_decision(rt, plan_id=record.plan_id, user=record.decided_by, outcome=record.status,
+                           distribution_id=record.distribution_id, config_hash=record.config_hash,
+                           decided_at=record.decided_at)
             rt.notifier.show(record)
         return {"status": "refreshed", "plan_id": task["plan_id"]}
+    if task.get("task") in ("reply", "decision") and task.get("outcome"):  # a click refused or already decided
+        record = rt.plans.get(task.get("plan_id", "")) if task.get("plan_id") else None
+        audit_decision(rt, plan_id=task.get("plan_id", ""), user=task.get("user", ""), outcome=task["outcome"],
+                       distribution_id=record.distribution_id if record else "",
+                       config_hash=record.config_hash if record else "", detail=task.get("text", ""))
+    if task.get("task") == "decision":
+        return {"status": "audited"}
     if task.get("task") == "reply":
         try:
             slack = rt.slack()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from .runtime import Runtime, Telemetry
 
@@ -29,6 +29,23 @@ REPLY_GROUP = "slack-replies"
 class Answer:
     status: int
     body: str = ""
+
+
+def request_body(raw: Any, is_base64: bool) -> str | None:
+    """The Function URL request's body as text; None when it is not valid base64 or UTF-8 (answer 400)."""
+    import base64
+    import binascii
+
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        return None
+    if not is_base64:
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
 
 
 def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: Telemetry, *,
@@ -60,6 +77,9 @@ def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: 
         logger.error("APPLY_QUEUE_URL is not set: the decision is recorded but nothing will act on it")
         return Answer(200)
     record = decision.record
+    # Every decision and refusal gets an append-only audit record, written by the apply function from these messages
+    # (this role reaches PLAN# keys only): the approved plan and the re-render carry the plan's decided_by / status,
+    # the reply to a refused click carries its outcome.
     if decision.apply and record is not None:
         queue.send_approved(record.plan_id, record.distribution_id, click.user_id)
     elif decision.refresh and record is not None:
@@ -68,5 +88,9 @@ def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: 
     if decision.reply and click.response_url:
         group = record.distribution_id if record is not None else REPLY_GROUP
         queue.send_slack_task({"task": "reply", "response_url": click.response_url, "text": decision.reply,
-                               "plan_id": click.plan_id, "user": click.user_id}, group)
+                               "plan_id": click.plan_id, "user": click.user_id, "outcome": decision.outcome}, group)
+    elif decision.reply:  # no response_url to answer on: the refusal is still audited
+        queue.send_slack_task({"task": "decision", "plan_id": click.plan_id, "user": click.user_id,
+                               "outcome": decision.outcome, "at": int(now)},
+                              record.distribution_id if record is not None else REPLY_GROUP)
     return Answer(200)

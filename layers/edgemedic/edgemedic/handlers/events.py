@@ -14,6 +14,7 @@ envelope's order, and names the first bad one (``detail.eventID: Field required`
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -183,13 +184,57 @@ def parse_change(raw: Any) -> CloudTrailChange:
                                   f"event edgemedic can read: {exc.where}: {exc.message}") from None
 
 
+_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[^:]*/)?([\w+=,.@-]{1,64})$")
+_SESSION_ARN = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]{1,64})/.*$")
+
+
+def role_of(arn: str | None) -> tuple[str, str] | None:
+    """(account, role name) of an IAM role ARN (any path, any partition) or of an STS assumed-role session ARN.
+
+    >>> role_of("arn:aws-us-gov:iam::111122223333:role/service/edgemedic-Apply")
+    ('111122223333', 'edgemedic-Apply')
+    >>> role_of("arn:aws:sts::111122223333:assumed-role/edgemedic-Apply/1706901961")
+    ('111122223333', 'edgemedic-Apply')
+
+    Role names are unique in an account whatever their path, and a session ARN carries no path: comparing
+    (account, name) recognises every form in which CloudTrail names a role.
+    """
+    for pattern in (_ROLE_ARN, _SESSION_ARN):
+        found = pattern.match(arn or "")
+        if found:
+            return found.group(2), found.group(3)
+    return None
+
+
 def is_own_change(detail: CloudTrailDetail, own_role_arns: tuple[str, ...]) -> bool:
     """The loop guard: a change made by one of edgemedic's roles (its fix, seen coming back)."""
-    if not own_role_arns:
-        return False
-    issuer = detail.userIdentity.sessionContext.sessionIssuer if detail.userIdentity.sessionContext else None
-    candidates = {detail.userIdentity.arn or "", issuer.arn if issuer and issuer.arn else ""}
-    return any(arn in own_role_arns for arn in candidates if arn)
+    own = {role for role in map(role_of, own_role_arns) if role}
+    identity = detail.userIdentity
+    issuer = identity.sessionContext.sessionIssuer if identity.sessionContext else None
+    seen = {role_of(identity.arn), role_of(issuer.arn if issuer else None)}
+    if issuer is not None and issuer.type == "Role" and issuer.userName:
+        seen.add((identity.accountId or "", issuer.userName))
+    return bool(own & seen)
+
+
+_READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+def drop_reason(detail: CloudTrailDetail, envelope_account: str, accounts: frozenset[str]) -> str | None:
+    """Why an event cannot have changed anything edgemedic watches here (None: it may have). The rule patterns
+    filter most of these already; the code does not rely on them (a forwarder or a hand-made rule may not)."""
+    if detail.readOnly:
+        return f"{detail.eventName} is a read-only call (readOnly: true): nothing changed"
+    if detail.operation.startswith(_READ_PREFIXES):
+        return f"{detail.eventName} is a read-only call: nothing changed"
+    if detail.errorCode:
+        return f"the call failed ({detail.errorCode}): nothing changed"
+    if accounts:
+        for where, account in (("event", envelope_account), ("recipient", detail.get("recipientAccountId"))):
+            if account is not None and account not in accounts:
+                return (f"the {where} account {account} is not one edgemedic watches "
+                        f"({', '.join(sorted(accounts))})")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +275,35 @@ def _find_key(value: Any, key: str, depth: int = 3) -> str | None:
     return None
 
 
+_DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+_API_ID = re.compile(r"^[a-z0-9]{1,64}$")
+_POLICY_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(\*\.)?([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}\.?$")
+
+
+def _checked(value: Any, pattern: re.Pattern, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise MalformedEventError(f"the event names a {what} edgemedic cannot use: {str(value)[:80]!r}")
+    return value
+
+
 def targets_of(detail: CloudTrailDetail) -> Targets:
-    """What to re-evaluate after this change (never the event's copy of the config: only ids)."""
+    """What to re-evaluate after this change (never the event's copy of the config: only ids).
+
+    An id that AWS could not have issued (wrong shape, too long for a table key) raises MalformedEventError."""
+    targets = _targets_of(detail)
+    for dist_id in targets.distribution_ids:
+        _checked(dist_id, _DISTRIBUTION_ID, "distribution id")
+    for _, api_id in targets.apis:
+        _checked(api_id, _API_ID, "API id")
+    for domain in targets.domains:
+        _checked(domain, _DOMAIN, "domain name")
+    for policy in targets.policies:
+        _checked(policy, _POLICY_ID, "policy id")
+    return targets
+
+
+def _targets_of(detail: CloudTrailDetail) -> Targets:
     op = detail.operation
     request, response = detail.requestParameters or {}, detail.responseElements or {}
     if detail.eventSource == CLOUDFRONT_SOURCE:
@@ -276,6 +348,14 @@ _MISSING = object()
 
 def _validate(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The envelope as a new dict with its CloudTrail record checked, or _Invalid naming the first bad field."""
+    try:
+        size = len(json.dumps(raw, ensure_ascii=False, default=str).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _Invalid("event", "holds text that is not valid Unicode (a lone surrogate)") from None
+    except (TypeError, ValueError) as exc:
+        raise _Invalid("event", f"is not JSON: {exc}") from None
+    if size > _MAX_EVENT:
+        raise _Invalid("event", f"is {size} bytes, over EventBridge's {_MAX_EVENT}")
     event = dict(raw)
     for key in ("version", "id", "source", "account"):
         _string(event, key)
@@ -294,10 +374,29 @@ def _validate(raw: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
+# Limits of what the event's fields become: DynamoDB sort keys (1,024 bytes), SQS bodies (256 KiB), log lines.
+_MAX_ID = 256
+_MAX_EVENT = 256 * 1024
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def _limited(record: Mapping[str, Any], key: str, prefix: str, limit: int = _MAX_ID) -> None:
+    value = record.get(key)
+    if isinstance(value, str) and len(value) > limit:
+        raise _Invalid(prefix + key, f"longer than {limit} characters ({len(value)})")
+
+
 def _detail(detail: Any) -> dict[str, Any]:
     record = _object(detail, "detail", "CloudTrailDetail")
     for key in ("eventID", "eventName", "eventSource", "awsRegion"):
         _string(record, key, "detail.")
+        _limited(record, key, "detail.")
+    for key in ("eventID", "eventName", "eventSource"):
+        if not record[key].strip():
+            raise _Invalid(f"detail.{key}", "empty")
+    if not _REGION.match(record["awsRegion"]):
+        raise _Invalid("detail.awsRegion", f"not an AWS region: {record['awsRegion'][:40]!r}")
+    _optional_string(record, "recipientAccountId", "detail.")
     _optional_string(record, "eventTime", "detail.")
     identity = record.get("userIdentity", _MISSING)
     if identity is not _MISSING:

@@ -15,6 +15,7 @@ READ_ACTIONS = (
     "cloudfront:GetDistributionConfig",
     "cloudfront:GetCachePolicy",
     "cloudfront:GetOriginRequestPolicy",
+    "cloudfront:ListDistributionTenants",
     "apigateway:GET",
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
@@ -30,7 +31,7 @@ UPDATE_DISTRIBUTION = ("cloudfront:UpdateDistribution",)
 
 _PREFIX = {"apigatewayv2": "apigateway", "elbv2": "elasticloadbalancing"}
 _VERSION = re.compile(r"\d{4}_\d{2}_\d{2}$")
-_APIGW_VERB = (("Get", "GET"), ("Create", "POST"), ("Put", "PUT"), ("Update", "PATCH"), ("Delete", "DELETE"))
+_APIGW_VERB = (("Get", "GET"), ("List", "GET"), ("Create", "POST"), ("Put", "PUT"), ("Update", "PATCH"), ("Delete", "DELETE"))
 
 
 def action_for(service: str, operation: str) -> str:

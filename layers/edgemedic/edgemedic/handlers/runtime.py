@@ -8,6 +8,7 @@ a ``Telemetry`` so they can count without knowing which function they run in.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -19,7 +20,10 @@ from .settings import Settings
 from .store import Store
 from .tell import LoggingNotifier, Notifier
 
+logger = logging.getLogger(__name__)
+
 SECRET_MAX_AGE = 300  # seconds Powertools keeps a secret before reading it again
+STOP_ACTIONS = ("ssm:GetParameter",)  # the emergency stop parameter, read at each invocation
 
 
 class Telemetry:
@@ -93,6 +97,45 @@ class Runtime:
             else:
                 self._notifier = LoggingNotifier()
         return self._notifier
+
+    # ----------------------------------------------------------------------------------------- safety
+
+    def emergency_stop(self) -> bool:
+        """The emergency stop, read from SSM at each call (never cached): "true" stops every write. A parameter
+        that cannot be read counts as on: an operator who pulled the stop must never be second-guessed."""
+        name = self.settings.emergency_stop_parameter
+        if not name:
+            return False
+        try:
+            value = self.clients.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        except Exception as exc:  # noqa: BLE001 - fail closed, and say why
+            logger.error("emergency stop parameter unreadable: treated as ON", extra={
+                "parameter": name, "error": type(exc).__name__})
+            return True
+        return value.strip().lower() in {"true", "on", "stop", "1", "yes"}
+
+    def scope(self, distribution_id: str, arn: str = "", *, stopped: bool | None = None) -> Any:
+        """What edgemedic may do on this distribution (``edgemedic.act.scope``): tag, allow list, emergency stop."""
+        from ..act.scope import read_scope
+
+        stopped = self.emergency_stop() if stopped is None else stopped
+        arn = arn or f"arn:{self.partition}:cloudfront::{self.account}:distribution/{distribution_id}"
+        return read_scope(self.clients.cloudfront(), arn, allow_list=self.settings.apply_allow_list, stopped=stopped)
+
+    @property
+    def account(self) -> str:
+        accounts = sorted(self.settings.own_accounts)
+        return accounts[0] if accounts else "*"
+
+    @property
+    def partition(self) -> str:
+        from .events import _ROLE_ARN
+
+        for arn in self.settings.own_role_arns:
+            found = _ROLE_ARN.match(arn)
+            if found:
+                return found.group(1)
+        return "aws"
 
     # ----------------------------------------------------------------------------------------- secrets
 

@@ -60,6 +60,16 @@ def _hours(name: str, value: str) -> float:
     return hours
 
 
+def _days(name: str, value: str) -> int:
+    try:
+        days = int(value.strip() or "400")
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a whole number of days") from None
+    if not 1 <= days <= 36500:
+        raise SettingsError(f"{name}={value!r}: give between 1 and 36500 days")
+    return days
+
+
 def _ticket_backend(env: Mapping[str, str]) -> str:
     backend = env.get("TICKET_BACKEND", "none").strip().lower() or "none"
     if backend not in {"none", "github", "jira"}:
@@ -99,7 +109,16 @@ class Settings:
     approval_ttl_hours: float = 24.0
     ticket_backend: str = "none"  # none | github | jira
     ticket_target: str = ""  # owner/repo (or https://ghe.example.com/api/v3/owner/repo); https://acme.atlassian.net/OPS
-    audit_ttl_days: int = 400
+    audit_ttl_days: int = 400  # AuditRetentionDays
+    emergency_stop_parameter: str = ""  # SSM parameter read at each invocation: "true" stops every write
+    apply_allow_list: tuple[str, ...] = ()  # distribution ids or tag:KEY=VALUE edgemedic may change; () = all
+
+    @property
+    def own_accounts(self) -> frozenset[str]:
+        """The accounts of edgemedic's own roles: the account whose events this deployment handles."""
+        from .events import role_of
+
+        return frozenset(role[0] for role in map(role_of, self.own_role_arns) if role)
 
     @property
     def approval_ttl_seconds(self) -> int:
@@ -133,13 +152,17 @@ class Settings:
             approval_ttl_hours=_hours("APPROVAL_TTL_HOURS", env.get("APPROVAL_TTL_HOURS", "24")),
             ticket_backend=_ticket_backend(env),
             ticket_target=env.get("TICKET_TARGET", "").strip(),
+            audit_ttl_days=_days("AUDIT_RETENTION_DAYS", env.get("AUDIT_RETENTION_DAYS", "400")),
+            emergency_stop_parameter=env.get("EMERGENCY_STOP_PARAMETER", "").strip(),
+            apply_allow_list=_list(env.get("APPLY_ALLOW_LIST", "")),
         )
 
-    def mode_for(self, finding: Finding) -> Mode:
-        """The rule's own mode if set, else its fix class's, capped by what the fix class allows."""
+    def mode_for(self, finding: Finding, cap: Mode = Mode.AUTO) -> Mode:
+        """The rule's own mode if set, else its fix class's, capped by what the fix class allows and by ``cap``
+        (the distribution's scope: its ``edgemedic:mode`` tag, the allow list, the emergency stop)."""
         fix_class = finding.fix.fix_class
         wanted = self.rule_modes.get(finding.rule, self.class_modes.get(fix_class, Mode.NOTIFY))
         ceiling = CEILING[fix_class]
         if fix_class is not FixClass.MANUAL and not finding.fix.changes:
             ceiling = Mode.NOTIFY  # nothing concrete to apply or approve
-        return wanted if wanted.rank <= ceiling.rank else ceiling
+        return min(wanted, ceiling, cap, key=lambda mode: mode.rank)

@@ -18,6 +18,7 @@ distribution index, sweep runs, and (through Powertools) idempotency records. Si
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..findings import Finding
+
+from .exceptions import StoreWriteError
+
+BATCH_ATTEMPTS = 8  # BatchWriteItem tries before the invocation fails (exponential back-off with full jitter)
+BATCH_BASE_WAIT, BATCH_MAX_WAIT = 0.05, 2.0  # seconds
 
 TTL_ATTRIBUTE = "expiration"
 
@@ -92,6 +98,11 @@ def finding_record(finding: Finding, mode: str | None = None) -> dict[str, Any]:
     return record
 
 
+def unverified_reason(record: Mapping[str, Any], unverified: Mapping[str, str]) -> str:
+    """Why a stored finding could not be re-checked ("" when it could)."""
+    return unverified.get(record.get("origin") or "") or unverified.get("*", "")
+
+
 def _plain(value: Any) -> Any:
     """DynamoDB has no floats and no empty sets: keep records to str/int/bool/list/map."""
     if isinstance(value, Mapping):
@@ -132,16 +143,24 @@ class Store:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _write_batch(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[tuple[str, str]] = ()) -> None:
+        """BatchWriteItem in chunks of 25; what DynamoDB leaves unprocessed is sent again after an exponential
+        back-off with full jitter (AWS's advice for UnprocessedItems). Whatever is still unprocessed after
+        ``BATCH_ATTEMPTS`` tries raises StoreWriteError: the invocation fails and is retried, never reported done."""
         requests = [{"PutRequest": {"Item": {k: _SER.serialize(v) for k, v in _plain(p).items()}}} for p in puts]
         requests += [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in deletes]
         for start in range(0, len(requests), 25):
             pending = {self.table: requests[start:start + 25]}
-            for _ in range(5):
-                unprocessed = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not unprocessed:
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    time.sleep(random.uniform(0, min(BATCH_MAX_WAIT, BATCH_BASE_WAIT * 2 ** attempt)))
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
                     break
-                pending = unprocessed
-                time.sleep(0.2)
+            else:
+                left = sum(len(items) for items in pending.values())
+                raise StoreWriteError(
+                    f"DynamoDB left {left} of {len(requests[start:start + 25])} write(s) to table {self.table} "
+                    f"unprocessed after {BATCH_ATTEMPTS} tries (throttled): failing so the invocation is retried")
 
     def _expires(self, days: int) -> int:
         return int(time.time()) + days * 86400
@@ -150,16 +169,25 @@ class Store:
 
     def audit(self, *, event_id: str, distribution_id: str | None, action: str, result: str, actor: str = "",
               event_name: str = "", findings: Sequence[Mapping[str, Any]] = (), plan: Mapping[str, Any] | None = None,
-              detail: str = "") -> dict[str, Any]:
-        """One decision: which event, who changed what, what edgemedic found, planned, did, and how it went."""
+              detail: str = "", plan_id: str = "", config_hash_before: str = "",
+              config_hash_after: str = "") -> dict[str, Any]:
+        """One decision or outcome: which event, who, what edgemedic found, planned, did, and how it went.
+
+        Append-only: the key ends in a random suffix and the put is conditional on the key being new, so two
+        records never overwrite each other (the same event deciding twice in one microsecond included)."""
         at = now_iso()
         record = {
-            "pk": f"AUDIT#{distribution_id or '-'}", "sk": f"{at}#{event_id}", "at": at, "event_id": event_id,
-            "event_name": event_name, "actor": actor, "distribution": distribution_id or "", "action": action,
-            "result": result, "findings": list(findings), "plan": dict(plan) if plan else None, "detail": detail,
+            "pk": f"AUDIT#{distribution_id or '-'}", "sk": f"{at}#{event_id}#{uuid.uuid4().hex[:12]}", "at": at,
+            "event_id": event_id, "event_name": event_name, "actor": actor, "distribution": distribution_id or "",
+            "action": action, "result": result, "findings": list(findings), "plan": dict(plan) if plan else None,
+            "detail": detail, "plan_id": plan_id or (plan or {}).get("plan_id", ""),
+            "config_hash_before": config_hash_before or (plan or {}).get("config_hash", ""),
+            "config_hash_after": config_hash_after,
             TTL_ATTRIBUTE: self._expires(self.audit_ttl_days),
         }
-        self._put(record)
+        self.client.put_item(TableName=self.table,
+                             Item={k: _SER.serialize(v) for k, v in _plain(record).items()},
+                             ConditionExpression="attribute_not_exists(pk)")
         return record
 
     def audit_log(self, distribution_id: str | None) -> list[dict[str, Any]]:
@@ -180,13 +208,21 @@ class Store:
         )
 
     def replace_findings(self, distribution_id: str, records: Sequence[Mapping[str, Any]],
-                         before: Mapping[str, Mapping[str, Any]] | None = None) -> "FindingsDelta":
+                         before: Mapping[str, Mapping[str, Any]] | None = None,
+                         unverified: Mapping[str, str] | None = None) -> "FindingsDelta":
         """Store the distribution's current findings; returns what is new and what is gone since last time.
 
         A finding seen again keeps the ticket it has. ``before``: ``open_findings`` when the caller read it already.
+        ``unverified``: origin id (``"*"``: every origin) -> why its evidence could not be read this time. A finding
+        open before, not found now, on such an origin is kept, marked ``unverified`` with the reason: not gone.
         """
         before = self.open_findings(distribution_id) if before is None else before
         now = {finding_key(r): dict(r) for r in records}
+        for key, record in before.items():
+            why = unverified_reason(record, unverified or {})
+            if key not in now and why:
+                now[key] = {k: v for k, v in record.items() if k not in {"pk", "sk", "seen", TTL_ATTRIBUTE}}
+                now[key].update(unverified=True, unverified_reason=why)
         for key, record in now.items():
             if before.get(key, {}).get("ticket") and "ticket" not in record:
                 record["ticket"] = before[key]["ticket"]

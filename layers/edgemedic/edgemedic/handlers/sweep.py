@@ -8,8 +8,12 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from ..act.scope import Scope
 from .act import Trigger, act_on, index_keys
+from .exceptions import ReadFailedError
+from .reads import WHOLE, confirm_gone, describe, read_failures
 from .runtime import Runtime, Telemetry
+from .settings import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -28,30 +32,62 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
     if redelivered.get("failed"):
         telemetry.count("Errors", value=redelivered["failed"], kind="slack-undelivered")
     inv = collect(rt.clients, regions=rt.settings.api_regions)
+    stopped = rt.emergency_stop()
     errors = engine.RuleErrors()
     actions: dict[str, list[str]] = {}
+    failed: list[str] = []
     findings_total = 0
     for dist in inv.distributions:
+        failures = read_failures(dist, inv)
+        try:
+            scope = rt.scope(dist.id, dist.arn, stopped=stopped)
+        except ReadFailedError as exc:
+            failures.setdefault(WHOLE, str(exc))
+            scope = None
+        if failures:  # what was read is told; nothing is changed; findings it could not re-check stay open
+            failed.append(f"{dist.id}: {describe(failures)}")
+            scope = Scope(Mode.NOTIFY, f"part of what it depends on could not be read: {describe(failures)}")
         rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=errors)
         findings_total += len(findings)
         outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans, queue=rt.queue,
-                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv)
+                         notifier=rt.notifier, trigger=trigger, telemetry=telemetry, inv=inv, scope=scope,
+                         unverified=failures)
         expired = expire_plans(dist.id, rt, now=time.time())
         actions[dist.id] = outcome.actions + (["plans-expired"] if expired else [])
     current = {dist.id for dist in inv.distributions}
-    for gone in sorted(rt.store.indexed_distributions() - current):
-        rt.store.forget_distribution(gone)
-    rt.store.mark_index_refreshed(sorted(current))
+    kept: set[str] = set()
+    for missing in sorted(rt.store.indexed_distributions() - current):
+        try:
+            gone = confirm_gone(rt.clients, missing)
+        except ReadFailedError as exc:
+            gone, reason = False, str(exc)
+        else:
+            reason = "" if gone else f"distribution {missing} is listed but its config could not be read"
+        if gone:
+            rt.store.forget_distribution(missing)
+            rt.store.audit(event_id=trigger.event_id, distribution_id=missing, event_name=trigger.event_name,
+                           actor=trigger.actor, action="none", result="distribution-gone",
+                           detail="CloudFront answered NoSuchDistribution")
+            continue
+        kept.add(missing)
+        failed.append(reason)
+        rt.store.audit(event_id=trigger.event_id, distribution_id=missing, event_name=trigger.event_name,
+                       actor=trigger.actor, action="none", result="read-failed", detail=reason)
+    rt.store.mark_index_refreshed(sorted(current | kept))
     for message in errors.messages:
         telemetry.count("Errors", kind="rule")
         logger.error("rule failed", extra={"error": message})
     record = rt.store.record_sweep({
         "run": trigger.event_id, "distributions": len(current), "findings": findings_total,
         "actions": actions, "redelivered": redelivered, "warnings": list(inv.warnings)[:50],
-        "rule_errors": errors.messages[:50],
+        "rule_errors": errors.messages[:50], "read_failures": failed[:50],
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 3),
     })
+    if failed:  # the run is retried (then dead-lettered) and the sweep alarm fires: someone must look
+        telemetry.count("ReadFailures", value=len(failed))
+        raise ReadFailedError(f"sweep {trigger.event_id}: {len(failed)} distribution(s) could not be read in full; "
+                              f"their stored findings, index entries and tickets were kept: {' | '.join(failed)}")
     return {"status": "swept", "run": trigger.event_id, "distributions": len(current),
             "findings": findings_total, "redelivered": redelivered, "at": record["at"]}
 
@@ -70,5 +106,9 @@ def expire_plans(distribution_id: str, rt: Runtime, *, now: float) -> list[str]:
         except TransitionError:  # decided in the meantime
             continue
         rt.notifier.show(record)
+        rt.store.audit(event_id=f"expiry#{record.plan_id}", distribution_id=distribution_id,
+                       event_name="ScheduledSweep", actor="edgemedic-sweep", action="decision-expire",
+                       result="expired", detail="nobody decided before the plan expired", plan_id=record.plan_id,
+                       config_hash_before=record.config_hash)
         expired.append(record.plan_id)
     return expired

@@ -185,6 +185,14 @@ class Teller:
         if plan is not None:
             status = Status.ROLLED_BACK if detail.get("status") == "rolled-back" else Status.FAILED
             self._post(distribution_id, build_message(Alert.for_plan(plan).with_status(status, note=message)))
+            return
+        # No plan (an apply that failed before planning, findings kept unverified): one plain warning.
+        from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
+        from ..notify.slack import SlackMessage, escape
+
+        text = f":warning: edgemedic, CloudFront {distribution_id}: {message}"[:2900]
+        self._post(distribution_id, SlackMessage(text, (SectionBlock(text=MarkdownTextObject(text=escape(text))),)))
 
     def show(self, record: "PlanRecord") -> None:
         from ..notify.approval import alert_for, ref_for

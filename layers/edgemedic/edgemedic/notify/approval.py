@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,7 +66,12 @@ class _FixedClock(Clock):
 def verify(signing_secret: str, body: str, headers: Mapping[str, str], *, now: float | None = None) -> bool:
     """Slack's v0 signature over ``v0:{timestamp}:{body}`` and a timestamp within five minutes (slack_sdk)."""
     clock = _FixedClock(now) if now is not None else Clock()
-    return SignatureVerifier(signing_secret, clock=clock).is_valid_request(body, dict(headers))
+    try:
+        return SignatureVerifier(signing_secret, clock=clock).is_valid_request(body, dict(headers))
+    except (ValueError, TypeError, OverflowError, UnicodeError):
+        # slack_sdk parses the timestamp with int() and compares str digests: "abc", "1.7e9", a non-ASCII
+        # signature raise instead of answering False. Unauthenticated junk is a refusal, never a 5xx.
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +88,29 @@ class Click:
     response_url: str
 
 
+_PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,64}-[A-Za-z0-9-]{1,100}$")  # what plan_id_for makes, within key limits
+
+
 def parse_click(body: str) -> Click | None:
-    """The click in a form-encoded ``payload=...`` body; None for anything that is not one of our buttons."""
+    """The click in a form-encoded ``payload=...`` body; None for anything that is not one of our buttons (a plan
+    id edgemedic could not have made included)."""
+    try:
+        return _parse_click(body)
+    except (AttributeError, TypeError, ValueError):  # a payload of the wrong shape is not one of our buttons
+        return None
+
+
+def _parse_click(body: str) -> Click | None:
     raw = urllib.parse.parse_qs(body).get("payload")
     if not raw:
         return None
-    try:
-        payload = json.loads(raw[0])
-    except ValueError:
-        return None
-    if payload.get("type") != "block_actions":
+    payload = json.loads(raw[0])
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
     actions = {APPROVE_ACTION_ID: "approve", REJECT_ACTION_ID: "reject"}
     for action in payload.get("actions") or ():
         kind = actions.get(action.get("action_id"))
-        if kind and action.get("value"):
+        if kind and isinstance(action.get("value"), str) and _PLAN_ID.match(action["value"]):
             user = payload.get("user") or {}
             container = payload.get("container") or {}
             return Click(kind, action["value"], user.get("id", ""), user.get("username") or user.get("name", ""),

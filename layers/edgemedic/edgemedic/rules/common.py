@@ -13,19 +13,24 @@ from typing import Iterable, Iterator
 
 from .. import policies
 from ..apis import OriginApis, apis_behind, host_intent
-from ..findings import Change, Finding, Fix, FixClass, Rule, SetBehaviorPolicies
+from ..findings import Change, Finding, Fix, FixClass, Rule, SetBehaviorPolicies, Severity
 from ..forwarding import Forwarding, forwarding_of
 from ..model import (
+    Api,
+    ApiMethod,
     ApiProtocol,
     Behavior,
     CustomDomain,
     Distribution,
     Inventory,
     Origin,
+    OriginGroup,
     OriginKind,
     custom_domain_key,
     domains_key,
+    tenants_key,
 )
+from .terms import EDGE_FUNCTION_RULES
 
 # --------------------------------------------------------------------------------------------- API behaviors
 
@@ -37,6 +42,7 @@ class ApiBehavior:
     behavior: Behavior
     origin: Origin
     apis: OriginApis
+    group: OriginGroup | None = None  # set when the behavior's target is an origin group with this origin in it
 
     @property
     def websocket(self) -> bool | None:
@@ -54,12 +60,55 @@ def is_api_origin(origin: Origin | None) -> bool:
     return origin is not None and origin.kind is OriginKind.API_GATEWAY and origin.api is not None
 
 
-def api_behaviors(dist: Distribution, inv: Inventory) -> Iterator[ApiBehavior]:
-    """API behaviors in distribution order (a target that is an origin group, or missing, is skipped)."""
+def targets(dist: Distribution, behavior: Behavior) -> Iterator[tuple[Origin, OriginGroup | None]]:
+    """The origins a behavior's requests can reach: its target origin, or each member of its origin group."""
+    origin = dist.origin(behavior.target_origin_id)
+    if origin is not None:
+        yield origin, None
+        return
+    group = dist.origin_group(behavior.target_origin_id)
+    if group is not None:
+        for member in group.members:
+            found = dist.origin(member)
+            if found is not None:
+                yield found, group
+
+
+def api_behaviors(dist: Distribution, inv: Inventory, *, rule: str | None = None) -> Iterator[ApiBehavior]:
+    """API behaviors in distribution order; a behavior whose target is an origin group gives one per API member.
+
+    With ``rule`` one of the catalog's edge-function rules, behaviors running an edge function before the origin
+    are left out: what reaches the origin there is the function's doing (see :func:`edge_function_warnings`).
+    """
+    skip_edge = rule in EDGE_FUNCTION_RULES
     for behavior in dist.behaviors:
-        origin = dist.origin(behavior.target_origin_id)
-        if is_api_origin(origin):
-            yield ApiBehavior(behavior, origin, apis_behind(origin, inv))
+        if skip_edge and behavior.request_functions:
+            continue
+        for origin, group in targets(dist, behavior):
+            if is_api_origin(origin):
+                yield ApiBehavior(behavior, origin, apis_behind(origin, inv), group)
+
+
+def edge_function_warnings(dist: Distribution, inv: Inventory) -> list[str]:
+    """One warning per API behavior whose edge function decides what reaches the origin: the behavior, the
+    function and what could not be checked. (The catalog's "Edge function": those rules do not fire there.)"""
+    from . import RULES_BY_ID  # late: the registry imports this module
+
+    # lambda-url-host-forwarded is about function URL origins (rules.passthrough.lambda_url_edge_warnings).
+    skipped = ", ".join(r for r in EDGE_FUNCTION_RULES if r in RULES_BY_ID and r != "lambda-url-host-forwarded")
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for ab in api_behaviors(dist, inv):
+        functions = ab.behavior.request_functions
+        if not functions or ab.behavior.path_pattern in seen:
+            continue
+        seen.add(ab.behavior.path_pattern)
+        names = "; ".join(f"{f.kind} {f.name or '(unnamed)'} ({f.event})" for f in functions)
+        warnings.append(
+            f"distribution {dist.id}, behavior {ab.behavior.path_pattern} (API origin {ab.origin.id}) runs {names} "
+            "before the origin: it may rewrite the path, Host, headers or query, or sign the request, so what "
+            f"reaches API Gateway could not be checked ({skipped} not evaluated on this behavior)")
+    return warnings
 
 
 def behaviors_of(dist: Distribution, origin_id: str) -> tuple[Behavior, ...]:
@@ -67,11 +116,17 @@ def behaviors_of(dist: Distribution, origin_id: str) -> tuple[Behavior, ...]:
 
 
 def used_by(dist: Distribution, origin_id: str) -> str:
-    """Evidence line naming the behaviors that send requests to an origin."""
+    """Evidence line naming the behaviors that send requests to an origin (directly or through an origin group)."""
     patterns = [b.path_pattern for b in behaviors_of(dist, origin_id)]
-    if not patterns:
-        return f"origin {origin_id} is not the direct target of any behavior (origin group member or unused)"
-    return f"origin {origin_id} is the target of behavior{'s' if len(patterns) > 1 else ''} {', '.join(patterns)}"
+    groups = [g for g in dist.origin_groups if origin_id in g.members]
+    via = [(g.id, [b.path_pattern for b in behaviors_of(dist, g.id)]) for g in groups]
+    parts = []
+    if patterns:
+        parts.append(f"the target of behavior{'s' if len(patterns) > 1 else ''} {', '.join(patterns)}")
+    parts += [f"a member of origin group {gid}" + (f" (behaviors {', '.join(ps)})" if ps else "") for gid, ps in via]
+    if not parts:
+        return f"origin {origin_id} is not the target of any behavior (unused)"
+    return f"origin {origin_id} is " + "; ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------- Host intent
@@ -104,20 +159,26 @@ def host_intent_of(dist: Distribution, origin: Origin, inv: Inventory) -> HostIn
     if domain is not None:
         return HostIntent(domain)
     target = origin.api
-    if target is None or not dist.aliases:
-        return HostIntent(None)
-    if target.via == "execute-api" and target.api_id:
-        for alias in dist.aliases:
-            candidate = inv.custom_domain(alias)
-            if candidate and any(m.api_id == target.api_id for m in candidate.mappings):
-                return HostIntent(candidate)
+    names = inv.viewer_names(dist)
     unknown: list[str] = []
+    if dist.tenant_only:
+        why_tenants = inv.why_unreadable(tenants_key(dist.id))
+        if why_tenants is not None or dist.id not in inv.tenant_domains:
+            unknown.append(f"distribution {dist.id} is multi-tenant and its tenants' domains were not read"
+                           + (f" ({why_tenants.what}: {why_tenants.reason})" if why_tenants else ""))
+    if target is None or not names:
+        return HostIntent(None, tuple(unknown))
+    if target.via == "execute-api" and target.api_id:
+        for alias in names:
+            candidate = inv.custom_domain(alias)
+            if candidate and target.api_id in candidate.routed_api_ids:
+                return HostIntent(candidate)
     if target.via != "execute-api":
         behind = apis_behind(origin, inv)
         if not behind.entries:
             unknown.extend(behind.notes)
     region_listing = inv.why_unreadable(domains_key(target.region))
-    for alias in dist.aliases:
+    for alias in names:
         if inv.custom_domain(alias) is not None:
             continue
         why = inv.why_unreadable(custom_domain_key(alias)) or region_listing
@@ -153,6 +214,43 @@ def cache_key_forwards_anything(behavior: Behavior) -> bool:
     )
 
 
+_BEARER_TYPES = frozenset({"COGNITO_USER_POOLS", "JWT"})
+
+
+def needs_authorization_header(api: Api, method: ApiMethod) -> bool | None:
+    """Whether the method reads the viewer's Authorization header (None when its authorizer could not be read)."""
+    kind = method.authorization_type
+    if kind == "AWS_IAM":
+        return True
+    if kind in _BEARER_TYPES or kind == "CUSTOM":
+        authorizer = api.authorizer(method.authorizer_id)
+        if authorizer is None:
+            # Cognito and JWT authorizers read Authorization unless told otherwise; a Lambda authorizer's
+            # identity source is unknown without it.
+            return True if kind in _BEARER_TYPES else None
+        return authorizer.reads_authorization_header
+    return False
+
+
+def cache_can_share(behavior: Behavior, header: str = "authorization") -> bool:
+    """Whether the behavior's cache policy can keep a response (MaxTTL > 0, even with DefaultTTL 0: the origin's
+    Cache-Control max-age or s-maxage is then obeyed) without ``header`` in its key: a response for one caller can
+    then be served to another. Legacy behaviors are migrated to CachingDisabled by every policy fix."""
+    policy = behavior.cache_policy
+    return policy is not None and policy.max_ttl > 0 and not cache_key_has_header(behavior, header)
+
+
+def authorization_needed(dist: Distribution, ab: "ApiBehavior", inv: Inventory) -> bool:
+    """Whether methods behind ``ab`` (as the path would be once Host is fixed) need the Authorization header.
+    True also when it cannot be established that none does: a fix must never risk sharing authorized responses."""
+    from ..router import reachable  # late: the router imports the origin classifier, which imports collect
+
+    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    if not reach.known:
+        return True
+    return any(needs_authorization_header(r.api, r.method) is not False for r in reach.reaches)
+
+
 _PASS_THROUGH_ORPS = frozenset({
     policies.ALL_VIEWER, policies.ALL_VIEWER_AND_CLOUDFRONT_2022_06, policies.ALL_VIEWER_EXCEPT_HOST_HEADER,
 })
@@ -163,15 +261,20 @@ def pass_through_orp(intent: bool) -> str:
     return policies.ALL_VIEWER if intent else policies.ALL_VIEWER_EXCEPT_HOST_HEADER
 
 
-def pass_through_change(behavior: Behavior, *, intent: bool, disable_caching: bool = False) -> SetBehaviorPolicies:
+def pass_through_change(behavior: Behavior, *, intent: bool, disable_caching: bool = False,
+                        authorization: bool = True) -> SetBehaviorPolicies:
     """Policies under which ``behavior`` passes viewer requests through to an API origin.
 
     Origin request policy AllViewerExceptHostHeader (AllViewer under Host intent). The cache policy becomes
-    CachingDisabled when asked, for a legacy behavior (migration), or when its key carries Host without intent;
-    otherwise it is kept. Every rule that touches these policies asks here, so their fixes never disagree.
+    CachingDisabled when asked, for a legacy behavior (migration), when its key carries Host without intent, or
+    when ``authorization`` (methods behind need Authorization, :func:`authorization_needed`) and the cache can keep
+    a response without Authorization in its key: the pass-through policy forwards Authorization, and CloudFront
+    would otherwise serve one caller's response to another. Otherwise the cache policy is kept. Every rule that
+    touches these policies asks here, so their fixes never disagree.
     """
     cache: str | None = None
-    if disable_caching or behavior.legacy is not None or (not intent and cache_key_has_header(behavior, "host")):
+    if (disable_caching or behavior.legacy is not None or (not intent and cache_key_has_header(behavior, "host"))
+            or (authorization and cache_can_share(behavior))):
         cache = policies.CACHING_DISABLED
     return SetBehaviorPolicies(behavior.path_pattern, cache, pass_through_orp(intent))
 
@@ -180,7 +283,7 @@ def disable_caching_change(behavior: Behavior, *, intent: bool) -> SetBehaviorPo
     """CachingDisabled, plus the pass-through ORP when the replaced cache key forwarded something the current
     origin request policy would not (else the fix would silently stop forwarding e.g. Authorization)."""
     if behavior.legacy is not None:
-        return pass_through_change(behavior, intent=intent)
+        return pass_through_change(behavior, intent=intent, disable_caching=True)
     orp: str | None = None
     if cache_key_forwards_anything(behavior) and behavior.origin_request_policy_id not in _PASS_THROUGH_ORPS:
         orp = pass_through_orp(intent)
@@ -254,11 +357,13 @@ def finding(
     evidence: Iterable[str] = (),
     notes: Iterable[str] = (),
     symptom: str | None = None,
+    severity: Severity | None = None,
 ) -> Finding:
-    """A finding of ``rule`` with its id and severity; ``symptom`` defaults to the rule's."""
+    """A finding of ``rule`` with its id and severity (a rule whose catalog row names a lower one for some case
+    passes ``severity``); ``symptom`` defaults to the rule's."""
     return Finding(
         rule=rule.id,
-        severity=rule.severity,
+        severity=severity or rule.severity,
         distribution=dist.id,
         behavior=behavior,
         origin=origin,

@@ -142,9 +142,13 @@ def _origin_path_via(domain: CustomDomain, mapping: ApiMapping, api: Api, curren
 def _candidates(api: Api, origin: Origin, inv: Inventory) -> list[_Candidate]:
     found = []
     for domain in domains_mapping(api, inv):
-        for mapping in domain.mappings:
+        for mapping in domain.live_mappings:
             if mapping.api_id == api.id:
                 path, why = _origin_path_via(domain, mapping, api, origin.origin_path)
+                if domain.live_rules and path is not None:
+                    # Rules come before mappings (ROUTING_RULE_THEN_API_MAPPING): which one takes a request
+                    # depends on its path and headers, so no OriginPath is proposed without a person.
+                    path, why = None, f"{domain.name} routes by routing rules before its mappings"
                 found.append(_Candidate(domain, mapping, path, why))
     return found
 

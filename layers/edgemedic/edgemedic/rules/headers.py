@@ -12,6 +12,7 @@ from ..model import Distribution, Inventory
 from .common import (
     ApiBehavior,
     api_behaviors,
+    authorization_needed,
     auto,
     approve,
     describe_policies,
@@ -26,13 +27,13 @@ WEBSOCKET_HEADERS = ("Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocke
 _HANDSHAKE_REQUIRED = frozenset({"sec-websocket-key", "sec-websocket-version"})
 
 
-def _viewer_hosts(dist: Distribution) -> str:
-    return ", ".join(dist.hostnames)
+def _viewer_hosts(dist: Distribution, inv: Inventory) -> str:
+    return ", ".join((*inv.viewer_names(dist), dist.domain_name))
 
 
 def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An API behavior forwards the viewer Host and no alias is a custom domain mapped to the API behind."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-host-forwarded"):
         behavior, origin = ab.behavior, ab.origin
         forwarding = forwarding_of(behavior)
         sources = sources_of(forwarding, "host")
@@ -41,7 +42,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
         intent = host_intent_of(dist, origin, inv)
         if intent.present:
             continue
-        change = pass_through_change(behavior, intent=False)
+        change = pass_through_change(behavior, intent=False, authorization=authorization_needed(dist, ab, inv))
         summary = f"Use {describe_policies(change)} on behavior {behavior.path_pattern}"
         if behavior.legacy is not None:
             summary += " (migrates its legacy ForwardedValues and TTLs to policies)"
@@ -63,7 +64,7 @@ def check_host_forwarded(dist: Distribution, inv: Inventory) -> Iterator[Finding
             HOST_FORWARDED, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=(f"Behavior {behavior.path_pattern} forwards the viewer's Host header to API Gateway origin "
                      f"{origin.id}, which does not know that host"),
-            symptom=(f"API Gateway receives Host {_viewer_hosts(dist)} instead of {origin.domain_name} and answers "
+            symptom=(f"API Gateway receives Host {_viewer_hosts(dist, inv)} instead of {origin.domain_name} and answers "
                      '403 {"message":"Forbidden"} (or CloudFront answers 403/502)'),
             fix=fix, evidence=evidence, notes=notes,
         )
@@ -77,19 +78,21 @@ def _missing_websocket_headers(ab: ApiBehavior) -> tuple[tuple[str, ...], str | 
 
 def check_websocket_handshake(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """A behavior to a WebSocket API does not forward the Sec-WebSocket-* handshake headers."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="websocket-handshake-dropped"):
         if ab.websocket is not True:
             continue
         missing, unknown = _missing_websocket_headers(ab)
-        if not missing or unknown:
+        # AWS's documented minimum is Key and Version; -Protocol and -Extensions matter only to clients that send
+        # them (trace says so for such a request).
+        if not _HANDSHAKE_REQUIRED & {h.lower() for h in missing} or unknown:
             continue
         behavior, origin = ab.behavior, ab.origin
         intent = host_intent_of(dist, origin, inv)
-        change = pass_through_change(behavior, intent=intent.present)
+        change = pass_through_change(behavior, intent=intent.present,
+                                     authorization=authorization_needed(dist, ab, inv))
         fix, fix_notes = policy_fix(dist, origin, behavior, inv,
                                     f"Use {describe_policies(change)} on behavior {behavior.path_pattern}", change)
-        broken = "every handshake fails" if _HANDSHAKE_REQUIRED & {h.lower() for h in missing} else \
-            "subprotocol and extension negotiation fail"
+        broken = "every handshake fails"
         yield finding(
             WEBSOCKET_HANDSHAKE, dist, behavior=behavior.path_pattern, origin=origin.id,
             message=(f"Behavior {behavior.path_pattern} to WebSocket API origin {origin.id} does not forward "

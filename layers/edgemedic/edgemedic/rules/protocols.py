@@ -4,11 +4,12 @@ Sources: ../shared/reference/aws-facts.md sections 6.1 (API Gateway serves HTTPS
 origin protocol policies apply to WebSocket traffic) and 8 (OriginSslProtocols; SSLv3 makes CloudFront send only
 SSLv3 handshakes).
 
-``apigw-origin-protocol`` and ``origin-tls-protocols`` never report the same problem twice: on an API origin,
-``apigw-origin-protocol`` owns "lacks TLSv1.2" (its auto fix sets https-only with TLSv1.2 only, which also drops
-SSLv3), so ``origin-tls-protocols`` reports an API origin only when ``apigw-origin-protocol`` does not fire on it
-(https-only with TLSv1.2 but SSLv3 still listed). Both fixes then set the same ``("TLSv1.2",)``.
-``origin-tls-protocols`` skips ``http-only`` origins: CloudFront never shakes hands with them.
+``apigw-origin-protocol`` owns TLS protocol findings on API origins (catalog v2), so one problem gives one finding:
+it fires on ``http-only``, on ``match-viewer`` when a behavior targeting the origin (directly or through an origin
+group) lets viewers in over HTTP (``allow-all``; behind HTTPS-only viewers match-viewer always speaks HTTPS), on
+OriginSslProtocols without TLSv1.2, and on SSLv3 in them (CloudFront then offers only SSLv3 handshakes, which API
+Gateway refuses). Its auto fix, https-only with TLSv1.2 only, settles all of them. ``origin-tls-protocols`` covers
+the other custom origins and skips ``http-only`` ones: CloudFront never shakes hands with them.
 """
 from __future__ import annotations
 
@@ -16,30 +17,45 @@ from typing import Iterator
 
 from ..findings import Finding, FixClass, Rule, SetOriginProtocol, SetViewerProtocol, Severity
 from ..model import Distribution, Inventory, Origin
-from .common import api_behaviors, approve, auto, finding, is_api_origin, manual, used_by
+from .common import api_behaviors, approve, auto, finding, is_api_origin, manual, targets, used_by
 
 TLS12 = ("TLSv1.2",)
 
 
-def _api_origin_protocol_wrong(origin: Origin) -> bool:
+def _http_viewers(dist: Distribution, origin: Origin) -> list[str]:
+    """Patterns of the behaviors that send requests to ``origin`` (directly or as an origin group member) and
+    let viewers in over plain HTTP."""
+    return [b.path_pattern for b in dist.behaviors if b.viewer_protocol_policy == "allow-all"
+            and any(o.id == origin.id for o, _ in targets(dist, b))]
+
+
+def _api_origin_problems(dist: Distribution, origin: Origin) -> list[str]:
     if origin.protocol_policy is None:
-        return False  # not read: no guess
-    return origin.protocol_policy != "https-only" or "TLSv1.2" not in origin.ssl_protocols
+        return []  # not read: no guess
+    problems = []
+    if origin.protocol_policy == "http-only":
+        problems.append("OriginProtocolPolicy is http-only")
+    elif origin.protocol_policy == "match-viewer":
+        http = _http_viewers(dist, origin)
+        if http:
+            problems.append(f"OriginProtocolPolicy is match-viewer and behavior{'s' if len(http) > 1 else ''} "
+                            f"{', '.join(http)} allow{'' if len(http) > 1 else 's'} viewers on HTTP")
+    if "TLSv1.2" not in origin.ssl_protocols:
+        problems.append(f"OriginSslProtocols is {', '.join(origin.ssl_protocols) or 'empty'} (no TLSv1.2)")
+    elif "SSLv3" in origin.ssl_protocols:
+        problems.append("OriginSslProtocols includes SSLv3 (CloudFront then sends only SSLv3 handshakes)")
+    return problems
 
 
 def check_api_origin_protocol(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An API origin is not https-only, or does not offer TLSv1.2."""
     for origin in dist.origins:
-        if not is_api_origin(origin) or not _api_origin_protocol_wrong(origin):
+        problems = _api_origin_problems(dist, origin) if is_api_origin(origin) else []
+        if not problems:
             continue
-        problems = []
-        if origin.protocol_policy != "https-only":
-            problems.append(f"OriginProtocolPolicy is {origin.protocol_policy}")
-        if "TLSv1.2" not in origin.ssl_protocols:
-            problems.append(f"OriginSslProtocols is {', '.join(origin.ssl_protocols) or 'empty'} (no TLSv1.2)")
         if origin.protocol_policy == "http-only":
             symptom = "Every request fails (CloudFront 502): API Gateway does not answer plain HTTP"
-        elif origin.protocol_policy == "match-viewer":
+        elif problems[0].startswith("OriginProtocolPolicy is match-viewer"):
             symptom = "Requests from viewers on plain HTTP fail (CloudFront 502): API Gateway does not answer HTTP"
         else:
             symptom = "CloudFront 502: the TLS handshake with API Gateway (TLS 1.2 only) fails"
@@ -100,8 +116,8 @@ def check_origin_tls_protocols(dist: Distribution, inv: Inventory) -> Iterator[F
     for origin in dist.origins:
         if not origin.is_custom or origin.protocol_policy == "http-only" or not origin.ssl_protocols:
             continue
-        if is_api_origin(origin) and _api_origin_protocol_wrong(origin):
-            continue  # apigw-origin-protocol reports it, with a fix that also settles this one
+        if is_api_origin(origin):
+            continue  # apigw-origin-protocol owns TLS protocols on API origins
         problems = []
         if "SSLv3" in origin.ssl_protocols:
             problems.append("OriginSslProtocols includes SSLv3 (CloudFront then sends only SSLv3 handshakes)")

@@ -8,39 +8,49 @@ is forwarded without host intent, these rules look at the API as it will be once
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
-from ..model import ALL_METHODS, GET_HEAD, Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
+from ..model import (ALL_METHODS, GET_HEAD, GET_HEAD_OPTIONS, Api, ApiMethod, ApiProtocol, Behavior, Distribution,
+                     Inventory)
 from ..router import Reach, Reachability, reachable
 from .common import (
     ApiBehavior,
     api_behaviors,
+    approve,
+    authorization_needed,
     auto,
     describe_policies,
     finding,
     manual,
+    needs_authorization_header,
     pass_through_change,
     policy_fix,
 )
-from .routing import may_rewrite_path
+from .routing import proposed_origin_path
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-_BEARER_TYPES = frozenset({"COGNITO_USER_POOLS", "JWT"})
 
 
 def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
-    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True)
+    """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
+    paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
+    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    if reach.known and not reach.reaches:
+        path = proposed_origin_path(dist, ab, inv)
+        if path is not None:
+            fixed = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+            if fixed.known and fixed.reaches:
+                return replace(fixed, notes=(*fixed.notes, (
+                    f"depends on apigw-path-unroutable: these are the methods reached once OriginPath of origin "
+                    f"{ab.origin.id} is {path or '(empty)'}")))
     return reach if reach.known and reach.reaches else None
 
 
 def _notes(behavior: Behavior, reach: Reachability) -> tuple[str, ...]:
-    notes = list(reach.notes)
-    if may_rewrite_path(behavior):
-        notes.append(f"behavior {behavior.path_pattern} runs code at the edge that may rewrite the path: the API "
-                     "methods named here are those the unrewritten path reaches")
-    return tuple(notes)
+    return tuple(reach.notes)
 
 
 def _policies(behavior: Behavior) -> str:
@@ -61,28 +71,14 @@ def _labels(reaches: list[Reach], limit: int = 6) -> str:
 def _pass_through_fix(dist: Distribution, ab: ApiBehavior, inv: Inventory, reach: Reachability,
                       what: str) -> tuple[Fix, tuple[str, ...]]:
     behavior = ab.behavior
-    change = pass_through_change(behavior, intent=reach.host_intent is not None)
+    change = pass_through_change(behavior, intent=reach.host_intent is not None,
+                                 authorization=authorization_needed(dist, ab, inv))
     return policy_fix(dist, ab.origin, behavior, inv,
                       f"Use {describe_policies(change)} on behavior {behavior.path_pattern} so that {what} reaches "
                       "the API", change)
 
 
 # --------------------------------------------------------------------------------------------- Authorization
-
-
-def needs_authorization_header(api: Api, method: ApiMethod) -> bool | None:
-    """Whether the method reads the viewer's Authorization header (None when its authorizer could not be read)."""
-    kind = method.authorization_type
-    if kind == "AWS_IAM":
-        return True
-    if kind in _BEARER_TYPES or kind == "CUSTOM":
-        authorizer = api.authorizer(method.authorizer_id)
-        if authorizer is None:
-            # Cognito and JWT authorizers read Authorization unless told otherwise; a Lambda authorizer's
-            # identity source is unknown without it.
-            return True if kind in _BEARER_TYPES else None
-        return authorizer.reads_authorization_header
-    return False
 
 
 def _stripping_verbs(behavior: Behavior, method: str, forwarding: Forwarding) -> list[str]:
@@ -105,7 +101,7 @@ def _denial(method: ApiMethod) -> str:
 
 def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """Methods that need Authorization are reachable with GET/HEAD (or cached OPTIONS), which CloudFront strips."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-auth-header-dropped"):
         behavior = ab.behavior
         forwarding = forwarding_of(behavior)
         if forwarding.unknown:
@@ -146,7 +142,7 @@ def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Fi
 
 def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """REST methods declare query-string parameters; the behavior forwards no query strings."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-query-dropped"):
         behavior = ab.behavior
         forwarding = forwarding_of(behavior)
         if forwarding.unknown or forwarding.any_query_strings:
@@ -181,24 +177,53 @@ def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]
 # --------------------------------------------------------------------------------------------- methods
 
 
-def _needed_methods(reaches: tuple[Reach, ...]) -> dict[str, list[Reach]]:
-    needed: dict[str, list[Reach]] = {}
+def _needed_methods(reaches: tuple[Reach, ...]) -> dict[str, tuple[list[Reach], list[Reach]]]:
+    """For each method CloudFront must allow: (reaches that name it explicitly, reaches of ANY / $default)."""
+    needed: dict[str, tuple[list[Reach], list[Reach]]] = {}
     for r in reaches:
         if r.api.protocol is ApiProtocol.WEBSOCKET:
             continue  # the handshake is a GET
         verb = r.method.http_method
-        verbs = [*_WRITE_METHODS, "OPTIONS"] if verb == "ANY" else [verb] if verb in (*_WRITE_METHODS,
-                                                                                       "OPTIONS") else []
+        if verb == "ANY":
+            for v in (*_WRITE_METHODS, "OPTIONS"):
+                needed.setdefault(v, ([], []))[1].append(r)
+        elif verb in (*_WRITE_METHODS, "OPTIONS"):
+            needed.setdefault(verb, ([], []))[0].append(r)
         if r.api.cors_configured:
-            verbs.append("OPTIONS")  # API Gateway answers the CORS preflight itself
-        for v in verbs:
-            needed.setdefault(v, []).append(r)
+            needed.setdefault("OPTIONS", ([], []))[0].append(r)  # API Gateway answers the CORS preflight itself
     return needed
+
+
+def _methods_fix(dist: Distribution, ab: ApiBehavior, missing: list[str], explicit: list[str]) -> Fix:
+    """All seven methods (auto for explicit write methods, approve when only ANY stands for them); GET,HEAD,OPTIONS
+    when only OPTIONS is missing; on an origin-group behavior, write methods are refused by CloudFront: a ticket."""
+    pattern = ab.behavior.path_pattern
+    writes = [m for m in missing if m in _WRITE_METHODS]
+    if writes and ab.group is not None:
+        primary = ab.group.members[0] if ab.group.members else ab.origin.id
+        return manual(
+            f"Add a separate behavior for {', '.join(writes)} to origin {primary} (origin groups take no writes)",
+            f"Behavior {pattern} of distribution {dist.id} targets origin group {ab.group.id}, and the API behind "
+            f"its origin {ab.origin.id} implements {', '.join(writes)} under it. CloudFront refuses POST, PUT, "
+            "PATCH and DELETE on a behavior whose target is an origin group (failover serves GET, HEAD and OPTIONS "
+            f"only). Add a cache behavior before {pattern} whose path pattern covers the write paths, with target "
+            f"origin {primary} (the group's primary), all seven allowed methods and the same policies; or send "
+            "writes to the API by another host.")
+    if writes:
+        methods, summary = ALL_METHODS, f"Allow all seven methods on behavior {pattern} (cached methods stay GET,HEAD)"
+    else:
+        methods, summary = GET_HEAD_OPTIONS, f"Allow GET, HEAD and OPTIONS on behavior {pattern}"
+    change = SetAllowedMethods(pattern, methods, GET_HEAD)
+    explicit_writes = [m for m in explicit if m in _WRITE_METHODS]
+    if explicit_writes or (not writes and explicit):
+        return auto(summary, change)
+    return approve(summary + " (only ANY methods stand for them: confirm that writes should pass CloudFront)",
+                   change)
 
 
 def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """The behavior's AllowedMethods lack a method the API implements under its paths."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-methods-blocked"):
         behavior = ab.behavior
         reach = _reach_of(dist, ab, inv)
         if reach is None:
@@ -207,23 +232,32 @@ def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Findin
         missing = [m for m in ALL_METHODS if m in needed and m not in behavior.allowed_methods]
         if not missing:
             continue
-        first = needed[missing[0]][0]
+        explicit = [m for m in missing if needed[m][0]]
+        shown = explicit or missing
+        first = (needed[shown[0]][0] or needed[shown[0]][1])[0]
         allowed = ",".join(m for m in ALL_METHODS if m in behavior.allowed_methods)
-        implemented = [r for m in missing for r in needed[m]]
+        implemented = [r for m in missing for r in (*needed[m][0], *needed[m][1])]
+        notes = list(_notes(behavior, reach))
+        if not explicit:
+            notes.append("only ANY methods (or the $default route) stand for these methods: medium, and a person "
+                         "confirms that writes should pass CloudFront")
+        if ab.group is not None:
+            notes.append(f"behavior {behavior.path_pattern} targets origin group {ab.group.id}; origin {ab.origin.id} "
+                         "is one of its members")
         yield finding(
             METHODS_BLOCKED, dist, behavior=behavior.path_pattern, origin=ab.origin.id,
             message=(f"Behavior {behavior.path_pattern} allows only {allowed}, but the API implements "
                      f"{', '.join(missing)} under it ({_labels(implemented)})"),
-            symptom=(f"{missing[0]} {first.example_path} returns CloudFront 403 \"This distribution is not configured "
+            symptom=(f"{shown[0]} {first.example_path} returns CloudFront 403 \"This distribution is not configured "
                      "to allow the HTTP request method that was used for this request\""),
-            fix=auto(f"Allow all seven methods on behavior {behavior.path_pattern} (cached methods stay GET,HEAD)",
-                     SetAllowedMethods(behavior.path_pattern, ALL_METHODS, GET_HEAD)),
+            fix=_methods_fix(dist, ab, missing, explicit),
             evidence=(
                 f"behavior {behavior.path_pattern} AllowedMethods: {allowed}",
                 f"API methods needing {', '.join(missing)}: {_labels(implemented)}"
                 + ("; CORS is configured on the API" if any(r.api.cors_configured for r in implemented) else ""),
             ),
-            notes=_notes(behavior, reach),
+            notes=notes,
+            severity=None if explicit else Severity.MEDIUM,
         )
 
 
@@ -232,7 +266,7 @@ def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Findin
 
 def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """Methods under the behavior use AWS_IAM and no alias is a custom domain mapped to the API."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-iam-host-mismatch"):
         behavior = ab.behavior
         reach = _reach_of(dist, ab, inv)
         if reach is None or reach.host_intent is not None:
@@ -249,7 +283,9 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
             f"CloudFront sends Host {reach.api_host}, and API Gateway checks the signature against that. Either "
             f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path mapping to "
             f"API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior (origin request "
-            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}."
+            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}, over the path API "
+            f"Gateway receives: OriginPath included (e.g. {reach.origin_path or ''}{hits[0].example_path} for "
+            f"{hits[0].example_path} at the edge), since SigV4 signs the path as well as the host."
         )
         yield finding(
             IAM_HOST_MISMATCH, dist, behavior=behavior.path_pattern, origin=ab.origin.id,

@@ -6,7 +6,8 @@ The matching itself lives in ``edgemedic.pathmatch`` and ``edgemedic.router``; t
 Decisions:
 - A behavior with a viewer-request CloudFront Function, or a viewer-request / origin-request Lambda@Edge, may
   rewrite the path before it reaches the origin (stripping a prefix is the usual fix for this very problem), and
-  edgemedic cannot read what the code does: ``apigw-path-unroutable`` does not fire for it.
+  edgemedic cannot read what the code does: ``apigw-path-unroutable`` does not fire for it (catalog "Edge
+  function"; the scan warns instead).
 - When the viewer Host is forwarded without host intent, API Gateway answers 403 before routing any path
   (``apigw-host-forwarded``). Paths are then judged as API Gateway will see them once that auto fix is applied
   (Host = the origin domain), like the request rules do, so one scan lists every fix a person needs: seed 000
@@ -19,18 +20,13 @@ from typing import Iterator
 
 from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
-from ..pathmatch import covers, example_path, overlap, shadowed_by
+from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
 from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
-from .common import api_behaviors, approve, behaviors_of, finding, manual
-
-_PATH_REWRITING_EVENTS = frozenset({"viewer-request"})
-_LAMBDA_PATH_REWRITING_EVENTS = frozenset({"viewer-request", "origin-request"})
-
+from .common import ApiBehavior, api_behaviors, approve, behaviors_of, finding, manual
 
 def may_rewrite_path(behavior: Behavior) -> bool:
     """Whether code at the edge can change the path between the viewer and the origin."""
-    return bool(_PATH_REWRITING_EVENTS & set(behavior.function_events)
-                or _LAMBDA_PATH_REWRITING_EVENTS & set(behavior.lambda_events))
+    return bool(behavior.request_functions)
 
 
 # --------------------------------------------------------------------------------------------- apigw-path-unroutable
@@ -50,13 +46,15 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
                      reach: Reachability, example: str) -> Fix:
     """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
     siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
-    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True).routable]
+    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
     fits, partial = [], []
     for candidate in _candidate_origin_paths(origin, inv, reach):
-        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True).routable:
+        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True,
+                         origin_id=origin.id).routable:
             continue
         broken = [b.path_pattern for b in working
-                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True).routable]
+                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True,
+                                   origin_id=origin.id).routable]
         (partial if broken else fits).append((candidate, broken))
     if len(fits) == 1:
         path = fits[0][0]
@@ -78,13 +76,23 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
                   ticket)
 
 
+def proposed_origin_path(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> str | None:
+    """The OriginPath that apigw-path-unroutable proposes for ``ab`` (its approve fix), when it fires with one."""
+    behavior, origin = ab.behavior, ab.origin
+    if behavior.request_functions:
+        return None
+    reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
+    if not reach.known or reach.routable:
+        return None
+    fix = _origin_path_fix(dist, behavior, origin, inv, reach, reach.example_unroutable or "/")
+    return next((c.path for c in fix.changes if isinstance(c, SetOriginPath)), None)
+
+
 def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """No viewer path through an API behavior reaches a method of the API."""
-    for ab in api_behaviors(dist, inv):
+    for ab in api_behaviors(dist, inv, rule="apigw-path-unroutable"):
         behavior, origin = ab.behavior, ab.origin
-        if may_rewrite_path(behavior):
-            continue  # see the module docstring
-        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
         if not reach.known or reach.routable:
             continue
         example = reach.example_unroutable or "/"
@@ -158,6 +166,8 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     for index, behavior in enumerate(dist.behaviors):
         shadow = shadowed_by(dist, behavior)
         if shadow is None:
+            if not behavior.is_default and reaching_example(dist, behavior) is None:
+                yield _shadowed_by_union(dist, behavior, index)
             continue
         plans = plans if plans is not None else _moves(dist)
         moves, newly_shadowed = plans.get(behavior.path_pattern, ((), ()))
@@ -196,6 +206,40 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
                      f"(behavior {shadow.path_pattern}), never by {behavior.target_origin_id}"),
             fix=fix, evidence=evidence, notes=notes,
         )
+
+
+def _shadowed_by_union(dist: Distribution, behavior: Behavior, index: int) -> Finding:
+    """Earlier patterns together (none alone) match every path ``behavior`` matches. The fix moves it before the
+    first of them that takes any of its paths; a move that would leave another behavior unreachable is a ticket."""
+    takers = [b for b in dist.behaviors[:index] if overlap(b.path_pattern, behavior.path_pattern) is not None]
+    first = takers[0]
+    evidence = [f"behaviors {', '.join(b.path_pattern for b in takers)} together match every path that "
+                f"{behavior.path_pattern} (position {index + 1}, origin {behavior.target_origin_id}) matches; "
+                "CloudFront uses the first match"]
+    evidence += [f"e.g. {overlap(b.path_pattern, behavior.path_pattern)} is served by {b.path_pattern}"
+                 for b in takers[:3]]
+    position = dist.behaviors.index(first)
+    order = [*dist.behaviors[:position], behavior, *dist.behaviors[position:index], *dist.behaviors[index + 1:]]
+    lost = [b.path_pattern for b in order[position + 1:]
+            if not b.is_default and example_path(b.path_pattern, tuple(o.path_pattern for o in order[:order.index(b)]))
+            is None and b.path_pattern != behavior.path_pattern]
+    if lost:
+        fix = manual(f"Narrow {behavior.path_pattern} or the behaviors before it",
+                     f"Behavior {behavior.path_pattern} of distribution {dist.id} is never used: "
+                     f"{', '.join(b.path_pattern for b in takers)} together take every path it matches, and moving "
+                     f"it before {first.path_pattern} would leave {', '.join(lost)} unused instead. Delete the "
+                     "duplicate behavior or change the patterns.")
+    else:
+        fix = approve(f"Move behavior {behavior.path_pattern} before {first.path_pattern}",
+                      MoveBehavior(behavior.path_pattern, first.path_pattern))
+    return finding(
+        BEHAVIOR_SHADOWED, dist, behavior=behavior.path_pattern, origin=behavior.target_origin_id,
+        message=(f"Behavior {behavior.path_pattern} is never used: the earlier behaviors "
+                 f"{', '.join(b.path_pattern for b in takers)} together match every path it matches"),
+        symptom=(f"Requests meant for {behavior.path_pattern} are answered by origin "
+                 f"{', '.join(dict.fromkeys(b.target_origin_id for b in takers))}, never by "
+                 f"{behavior.target_origin_id}"),
+        fix=fix, evidence=evidence)
 
 
 PATH_UNROUTABLE = Rule(

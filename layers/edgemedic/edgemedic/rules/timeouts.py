@@ -15,7 +15,7 @@ from ..findings import Finding, Rule, SetOriginReadTimeout, Severity
 from ..model import ApiProtocol, Distribution, Inventory, Origin, OriginKind
 from ..router import reachable
 from ..validate import ORIGIN_READ_TIMEOUT_MAX, ORIGIN_READ_TIMEOUT_RANGE
-from .common import auto, behaviors_of, finding, is_api_origin, manual, used_by
+from .common import auto, finding, is_api_origin, manual, targets, used_by
 
 AUTO_LIMIT = ORIGIN_READ_TIMEOUT_RANGE[1]  # 60 s: beyond it CloudFront needs a quota increase
 
@@ -24,7 +24,7 @@ def _rest_backend(dist: Distribution, origin: Origin, inv: Inventory) -> tuple[i
     """The longest REST integration timeout (ms) of the methods reachable through the origin's behaviors, the
     methods that have it, and notes."""
     longest, methods, notes = 0, [], []
-    for behavior in behaviors_of(dist, origin.id):
+    for behavior in _reaching(dist, origin):
         reach = reachable(dist, behavior, inv, assume_host_fix=True)
         if not reach.known:
             continue
@@ -40,6 +40,11 @@ def _rest_backend(dist: Distribution, origin: Origin, inv: Inventory) -> tuple[i
             elif timeout == longest:
                 methods.append(r.label())
     return longest, list(dict.fromkeys(methods)), notes
+
+
+def _reaching(dist: Distribution, origin: Origin) -> list:
+    """Behaviors whose requests can reach ``origin``: as their target, or as a member of their origin group."""
+    return [b for b in dist.behaviors if any(o.id == origin.id for o, _ in targets(dist, b))]
 
 
 def _ticket(dist: Distribution, origin: Origin, backend: str, needed: int) -> str:
@@ -60,7 +65,7 @@ def _ticket(dist: Distribution, origin: Origin, backend: str, needed: int) -> st
 def check_origin_timeout_short(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An origin's OriginReadTimeout is shorter than the backend behind it may take."""
     for origin in dist.origins:
-        if not origin.is_custom or not behaviors_of(dist, origin.id):
+        if not origin.is_custom or not _reaching(dist, origin):
             continue
         notes: list[str] = []
         if origin.kind is OriginKind.LAMBDA_URL and origin.lambda_url is not None:
