@@ -15,8 +15,8 @@ from edgemedic.sources.template import TemplateError, load_templates
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "templates"
 STORY_FILES = {"forbidden": "forbidden.yaml", "iam-signature": "iam-signature.yaml",
                "get-only-cached": "get-only-cached.json", "websocket": "websocket.yaml", "alb-tls": "alb-tls.yaml",
-               "clean": "clean.yaml"}
-STORY_REGION = {"forbidden": scenarios.EU_WEST_1, "clean": scenarios.EU_WEST_1}
+               "clean": "clean.yaml", "spa-fallback": "spa-fallback.yaml"}
+STORY_REGION = {"forbidden": scenarios.EU_WEST_1, "clean": scenarios.EU_WEST_1, "spa-fallback": scenarios.EU_WEST_1}
 
 
 def keys(findings) -> set[tuple[str, str, str, str]]:
