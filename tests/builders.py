@@ -319,7 +319,7 @@ def raw_config(*, origins: list[dict], behaviors: list[dict], aliases: tuple[str
 
 def with_config(dist: Distribution) -> Distribution:
     """``dist`` with a DistributionConfig in AWS's shape that says what its model says (for build_plan): origins,
-    behaviors in order, aliases and custom error responses."""
+    origin groups, behaviors in order, aliases and custom error responses."""
     order = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
     origins = []
     for o in dist.origins:
@@ -349,6 +349,11 @@ def with_config(dist: Distribution) -> Distribution:
     errors = [{"ErrorCode": e.error_code, "ResponsePagePath": e.response_page_path,
                "ResponseCode": e.response_code, "ErrorCachingMinTTL": 10} for e in dist.custom_error_responses]
     config["CustomErrorResponses"] = {"Quantity": len(errors), **({"Items": errors} if errors else {})}
+    groups = [{"Id": g.id,
+               "FailoverCriteria": {"StatusCodes": {"Quantity": len(g.failover_codes), "Items": list(g.failover_codes)}},
+               "Members": {"Quantity": len(g.members), "Items": [{"OriginId": m} for m in g.members]}}
+              for g in dist.origin_groups]
+    config["OriginGroups"] = {"Quantity": len(groups), **({"Items": groups} if groups else {})}
     return replace(dist, config=config)
 
 

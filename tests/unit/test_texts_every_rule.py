@@ -12,6 +12,7 @@ from typing import Callable
 import pytest
 import test_rules_caching as caching
 import test_rules_catalog_v2_new as v2
+import test_rules_edge_groups_auth as groups
 import test_rules_endpoints as endpoints
 import test_rules_headers as headers
 import test_rules_protocols as protocols
@@ -158,6 +159,19 @@ cases("apigw-auth-header-dropped", requests.AUTH_FIRES, lambda api_behavior, api
     api_behavior, apis, api_origin("api", requests.HTTP) if apis[0].id == requests.HTTP else None))
 cases("apigw-methods-blocked", requests.BLOCKED, lambda apis, origin, *_: _requests(
     behavior("/api/*", "api", methods=GET_HEAD, orp=requests.AEHH), apis, origin))
+
+
+@case("apigw-host-forwarded", "origin group: each member")
+def _host_group():
+    dist = groups._group_dist(behavior("/api/*", "api-failover", orp=p.ALL_VIEWER, methods=("GET", "HEAD", "OPTIONS")))
+    return dist, inventory(dist, apis=groups._group_apis({"/api/items": ["GET"]}))
+
+
+@case("apigw-methods-blocked", "origin group: a separate behavior for writes (manual)")
+def _methods_group():
+    dist = groups._group_dist(behavior("/api/*", "api-failover", orp=requests.AEHH,
+                                       methods=("GET", "HEAD", "OPTIONS")))
+    return dist, inventory(dist, apis=groups._group_apis({"/api/items": ["GET", "POST"]}))
 
 
 @case("apigw-query-dropped", "declared query strings not forwarded")
