@@ -350,7 +350,8 @@ def with_config(dist: Distribution) -> Distribution:
                "ResponseCode": e.response_code, "ErrorCachingMinTTL": 10} for e in dist.custom_error_responses]
     config["CustomErrorResponses"] = {"Quantity": len(errors), **({"Items": errors} if errors else {})}
     groups = [{"Id": g.id,
-               "FailoverCriteria": {"StatusCodes": {"Quantity": len(g.failover_codes), "Items": list(g.failover_codes)}},
+               "FailoverCriteria": {"StatusCodes": {"Quantity": len(g.failover_codes),
+                                                    "Items": list(g.failover_codes)}},
                "Members": {"Quantity": len(g.members), "Items": [{"OriginId": m} for m in g.members]}}
               for g in dist.origin_groups]
     config["OriginGroups"] = {"Quantity": len(groups), **({"Items": groups} if groups else {})}

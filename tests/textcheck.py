@@ -28,7 +28,8 @@ MANAGED = {p.name for p in (*policies.MANAGED_CACHE_POLICIES.values(),
                             *policies.MANAGED_ORIGIN_REQUEST_POLICIES.values())}
 # Names a text may use without the evidence holding them: AWS's own documented hosts and placeholders.
 GENERIC_HOSTS = {"cloudfront.net", "amazonaws.com", "execute-api.amazonaws.com"}
-NOT_ORIGINS = {"request", "requests", "path", "paths", "protocol", "shield", "group", "groups", "the", "is", "and", "with",
+NOT_ORIGINS = {"request", "requests", "path", "paths", "protocol", "shield", "group", "groups", "the", "is", "and",
+               "with",
                "domain", "access", "timeout", "timeouts", "its", "it", "that", "which", "to", "on", "of", "for",
                "behind", "other", "others", "in", "at", "name", "names", "can", "policy", "type", "types",
                # "the origin SSL protocols of lb": the protocols' name, not an origin id (ids are compared as given,

@@ -269,7 +269,8 @@ def test_iam_host_mismatch_through_a_custom_domain_base_path() -> None:
     assert f.fix.summary == ("Give the distribution an alias and put an API Gateway custom domain of that name in "
                              "front of API o1r2d3e4r5, or sign for api.example.com")
     assert "create a REGIONAL API Gateway custom domain named a domain you first add to the distribution as an " \
-           "alternate domain name (alias) (TLS 1.2) with a base path mapping to API o1r2d3e4r5 stage live" in f.fix.ticket
+           "alternate domain name (alias) (TLS 1.2) with a base path mapping to API o1r2d3e4r5 stage live" \
+           in f.fix.ticket
 
 
 @pytest.mark.parametrize("case", ["host intent", "no IAM", "API unreadable"])

@@ -292,8 +292,8 @@ def _default_disabled(origin_path, mappings, extra=()):
 
 cases("apigw-default-endpoint-disabled", endpoints.APPROVE_CASES, lambda path, mappings, _changes: _default_disabled(
     path, mappings))
-cases("apigw-default-endpoint-disabled", endpoints.MANUAL_CASES, lambda path, mappings, extra, _reason: _default_disabled(
-    path, mappings, extra))
+cases("apigw-default-endpoint-disabled", endpoints.MANUAL_CASES,
+      lambda path, mappings, extra, _reason: _default_disabled(path, mappings, extra))
 
 # --------------------------------------------------------------------------------------------- TLS
 
