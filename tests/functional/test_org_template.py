@@ -243,3 +243,13 @@ def test_sam_validate_lint_member_template() -> None:
                      cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("role", ["ReadRole", "ApplyRole"])
+def test_member_api_gateway_reads_reach_apis_and_domains_only(member: dict, role: str) -> None:
+    """As in the hub: never /apikeys (GET /apikeys?includeValues=true returns the keys themselves) or usage plans."""
+    statements = [s for p in member["Resources"][role]["Properties"]["Policies"]
+                  for s in p["PolicyDocument"]["Statement"] if "apigateway:GET" in s.get("Action", [])]
+    assert [s["Action"] for s in statements] == [["apigateway:GET"]]
+    assert sub(statements[0]["Resource"]) == [f"arn:aws:apigateway:*::/{path}*"
+                                              for path in ("restapis", "apis", "domainnames")]

@@ -37,6 +37,7 @@ from ..findings import (
     SetOriginDomain,
     SetOriginPath,
     SetOriginProtocol,
+    SetOriginReadTimeout,
     SetViewerProtocol,
     Severity,
 )
@@ -52,7 +53,8 @@ LIST_ACTIONS = ("dynamodb:Query",)  # plans_of (the sweep expires plans)
 DYNAMODB_ACTIONS = tuple(sorted({*DECIDE_ACTIONS, *PROPOSE_ACTIONS, *LIST_ACTIONS}))
 
 _CHANGE_TYPES = {cls.__name__: cls for cls in (SetBehaviorPolicies, SetAllowedMethods, SetViewerProtocol,
-                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior)}
+                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior,
+                                               SetOriginReadTimeout)}
 
 
 # --------------------------------------------------------------------------------------------- findings as JSON

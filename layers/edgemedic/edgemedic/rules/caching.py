@@ -18,8 +18,8 @@ from typing import Iterator
 from .. import policies
 from ..findings import Finding, FixClass, Rule, Severity
 from ..forwarding import authorization_reaches_origin, forwarding_of
+from ..lazy import lazy_module
 from ..model import Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
-from ..router import reachable
 from .common import (
     ApiBehavior,
     api_behaviors,
@@ -31,6 +31,8 @@ from .common import (
     needs_authorization_header,
     policy_fix,
 )
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
 
 # Managed policies made for static content (reference 1.1): an API behavior has them by default, not by choice.
 DEFAULT_CACHING_POLICIES = frozenset({
@@ -94,7 +96,7 @@ def _shared(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> tuple[str, s
     forwarding = forwarding_of(behavior)
     if forwarding.unknown:
         return None
-    reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    reach = router.reachable(dist, behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
     if not reach.known:
         return None
     for r in reach.reaches:

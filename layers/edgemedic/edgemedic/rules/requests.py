@@ -9,13 +9,13 @@ is forwarded without host intent, these rules look at the API as it will be once
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
+from ..lazy import lazy_module
 from ..model import (ALL_METHODS, GET_HEAD, GET_HEAD_OPTIONS, Api, ApiMethod, ApiProtocol, Behavior, Distribution,
                      Inventory)
-from ..router import Reach, Reachability, reachable
 from .common import (
     ApiBehavior,
     api_behaviors,
@@ -31,17 +31,23 @@ from .common import (
 )
 from .routing import proposed_origin_path
 
+if TYPE_CHECKING:
+    from ..router import Reach, Reachability
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
+
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
     """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
     paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
-    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    reach = router.reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
     if reach.known and not reach.reaches:
         path = proposed_origin_path(dist, ab, inv)
         if path is not None:
-            fixed = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+            fixed = router.reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True,
+                                     origin_id=ab.origin.id)
             if fixed.known and fixed.reaches:
                 return replace(fixed, notes=(*fixed.notes, (
                     f"depends on apigw-path-unroutable: these are the methods reached once OriginPath of origin "
@@ -274,7 +280,9 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
         hits = [r for r in reach.reaches if r.method.authorization_type == "AWS_IAM"]
         if not hits:
             continue
-        alias = dist.aliases[0] if dist.aliases else "an alias of the distribution"
+        # Without an alias there is no name to give the custom domain: the person adds one first (text says so).
+        alias = (dist.aliases[0] if dist.aliases
+                 else "a domain you first add to the distribution as an alternate domain name (alias)")
         api = hits[0].api
         viewer_host = dist.aliases[0] if dist.aliases else dist.domain_name
         ticket = (
@@ -294,12 +302,14 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
             symptom=(f"{hits[0].method.http_method if hits[0].method.http_method != 'ANY' else 'GET'} "
                      f"https://{viewer_host}{hits[0].example_path} signed for {viewer_host} returns 403 \"The "
                      "request signature we calculated does not match the signature you provided\""),
-            fix=manual(f"Put an API Gateway custom domain equal to the alias in front of API {api.id}, or sign "
-                       f"for {reach.api_host}", ticket),
+            fix=manual((f"Put an API Gateway custom domain named {dist.aliases[0]} in front of API {api.id}"
+                        if dist.aliases else f"Give the distribution an alias and put an API Gateway custom domain "
+                        f"of that name in front of API {api.id}") + f", or sign for {reach.api_host}", ticket),
             evidence=(
                 f"methods with AWS_IAM: {_labels(hits)}",
                 f"Host at the API: {reach.api_host}; no alias ({', '.join(dist.aliases) or 'none'}) is an API "
                 "Gateway custom domain mapped to the API",
+                f"the methods are in stage {hits[0].stage} of {api.protocol.value} API {api.id} ({api.region})",
             ),
             notes=_notes(behavior, reach),
         )
