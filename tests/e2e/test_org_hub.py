@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Iterator
+import logging
+from typing import Any, Iterator
 
 import pytest
 from test_approval_flow import allow_http, api_behavior, flow  # noqa: F401 - flow is a fixture
@@ -205,14 +206,26 @@ def test_sweep_lists_the_organizations_active_accounts(hub: tuple[Stack, Clients
     assert sorted(json.loads(r["body"])["account"] for r in account_messages(stack, url)) == sorted(created[:2])
 
 
-def test_member_approval_is_applied_through_the_members_apply_role(flow) -> None:  # noqa: F811 - the fixture
-    """An approve-class finding in a member: the plan keeps the account in its findings, the Slack message names
-    it, and the approved plan is applied through the member's apply role."""
+def org_flow(flow) -> Clients:  # noqa: F811 - the fixture
+    """The approval flow's stack made an organization's hub, with MEMBER's read and apply roles."""
     flow.stack.rt.settings = dataclasses.replace(flow.stack.rt.settings, **{
         "organization_id": ORG["ORGANIZATION_ID"], "external_id": EXTERNAL_ID, "hub_account": HUB})
     member = flow.stack.emu.account_clients(MEMBER)
     member_role(member, "edgemedic-read", "EvaluateFunctionRole")
     member_role(member, "edgemedic-apply", "ApplyFunctionRole")
+    return member
+
+
+def account_fields(message: dict) -> list[str]:
+    return [f["text"] for f in message["blocks"][1]["fields"] if f["text"].startswith("*Account*")]
+
+
+def test_member_approval_is_applied_through_the_members_apply_role(flow) -> None:  # noqa: F811 - the fixture
+    """An approve-class finding in a member: the plan keeps the account in its findings, the Slack message names
+    it (with the alias read through the member's read role), and the approved plan is applied through the
+    member's apply role; the message after the click names it the same way."""
+    member = org_flow(flow)
+    member.client("iam").create_account_alias(AccountAlias="prod-alias")
     dist_id = scenarios.build(member, ["clean"])["clean"]
     cloudfront = member.cloudfront()
     current = cloudfront.get_distribution_config(Id=dist_id)
@@ -225,13 +238,80 @@ def test_member_approval_is_applied_through_the_members_apply_role(flow) -> None
     plan = flow.plan(dist_id)
     assert {f.account for f in plan.findings} == {MEMBER}
     [posted] = flow.slack_calls("/api/chat.postMessage")
-    assert f"*Account*\n{MEMBER}" in [f["text"] for f in posted["blocks"][1]["fields"]]
+    assert account_fields(posted) == [f"*Account*\n{MEMBER} (prod-alias)"]
 
     flow.click(plan.plan_id)
     flow.drain()
+    updates = flow.slack_calls("/api/chat.update")
+    assert updates and all(account_fields(u) == [f"*Account*\n{MEMBER} (prod-alias)"] for u in updates)
     assert flow.plan(dist_id, "applied").plan_id == plan.plan_id
     applied = member.cloudfront().get_distribution_config(Id=dist_id)["DistributionConfig"]
     assert api_behavior(applied)["ViewerProtocolPolicy"] == "redirect-to-https"
     [record] = [r for r in flow.stack.rt.store.audit_log(dist_id) if r["action"] == "approved-fix"]
     assert (record["result"], record["account"]) == ("applied", MEMBER)
     flow.check_iam()
+
+
+def test_member_ticket_and_message_name_the_account_and_its_alias(flow) -> None:  # noqa: F811 - the fixture
+    """A manual finding in a member: the ticket's title and first line and the Slack message say
+    "444455556666 (prod-alias)"; the alias is read once for the account however many messages name it."""
+    member = org_flow(flow)
+    member.client("iam").create_account_alias(AccountAlias="prod-alias")
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    apigw = member.apigateway("eu-west-1")
+    api_id = next(a["id"] for a in apigw.get_rest_apis()["items"] if a["name"] == "catalog-api")
+    apigw.update_rest_api(restApiId=api_id, patchOperations=[
+        {"op": "replace", "path": "/disableExecuteApiEndpoint", "value": "True"}])
+    marker = f"<!-- edgemedic-key: {dist_id}/apigw-default-endpoint-disabled -->"
+    issue = {"number": 7, "html_url": "https://github.com/acme/ops/issues/7", "body": f"...\n\n{marker}"}
+    flow.github.answer("GET", "/repos/acme/ops/issues", 200, [])
+    flow.github.answer("POST", "/repos/acme/ops/issues", 201, issue)
+    event = load_event("apigateway-update-rest-api.json", restApiId=api_id)
+    event["account"] = event["detail"]["recipientAccountId"] = MEMBER
+    calls_before = flow.stack.emu.calls[("iam", "ListAccountAliases")]
+
+    result = flow.evaluate(event)
+
+    assert result["distributions"][0]["actions"] == ["notified"]
+    opened = flow.github.requests[1].json()
+    where = f"in account {MEMBER} (prod-alias)"
+    assert opened["title"] == f"edgemedic: apigw-default-endpoint-disabled on CloudFront {dist_id} {where}"
+    assert opened["body"].startswith(f"Distribution {dist_id} {where} (")
+    [posted] = flow.slack_calls("/api/chat.postMessage")
+    assert account_fields(posted) == [f"*Account*\n{MEMBER} (prod-alias)"]
+    assert flow.stack.emu.calls[("iam", "ListAccountAliases")] - calls_before == 1
+
+
+def test_member_alias_refused_names_the_account_by_its_id(flow, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """ListAccountAliases refused (AccessDenied, answered here as IAM does for a role without the grant): the
+    message names the account by its id alone, and the plan is proposed as ever."""
+    from edgemedic.emulator import _ShortCircuit
+
+    member = org_flow(flow)
+    member.client("iam").create_account_alias(AccountAlias="prod-alias")
+    emu = flow.stack.emu
+    install = emu._install
+
+    def refusing(events: Any) -> None:  # every session made from now on: the assumed member roles' too
+        install(events)
+        events.register("before-call.iam.ListAccountAliases", lambda **_: _ShortCircuit.error(
+            "AccessDenied", "User is not authorized to perform: iam:ListAccountAliases", 403))
+
+    monkeypatch.setattr(emu, "_install", refusing)
+    caplog.set_level(logging.DEBUG, logger="edgemedic.accounts")
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    cloudfront = member.cloudfront()
+    current = cloudfront.get_distribution_config(Id=dist_id)
+    config = current["DistributionConfig"]
+    allow_http(config)
+    cloudfront.update_distribution(Id=dist_id, IfMatch=current["ETag"], DistributionConfig=config)
+
+    result = flow.evaluate(member_event(MEMBER, dist_id))
+
+    assert result["distributions"][0]["actions"] == ["approval-requested"]
+    [posted] = flow.slack_calls("/api/chat.postMessage")
+    assert account_fields(posted) == [f"*Account*\n{MEMBER}"]
+    assert emu.calls[("iam", "ListAccountAliases")] == 1  # asked once, refused, not asked again
+    assert ["account alias not read: AccessDenied"] == [
+        r.getMessage() for r in caplog.records if r.name == "edgemedic.accounts" and r.levelno == logging.DEBUG]

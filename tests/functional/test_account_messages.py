@@ -8,7 +8,7 @@ import json
 from test_slack import proposal
 from test_tickets import ALERT, FINDING
 
-from edgemedic.notify.alert import Alert
+from edgemedic.notify.alert import Alert, DistributionInfo
 from edgemedic.notify.slack import build_message
 from edgemedic.notify.store import findings_from_json, findings_to_json
 from edgemedic.notify.tickets import ticket_content
@@ -45,3 +45,14 @@ def test_stored_plans_keep_the_account_of_their_findings() -> None:
     member = dataclasses.replace(FINDING, account=MEMBER)
     assert findings_from_json(findings_to_json([member])) == (member,)
     assert "account" not in json.loads(findings_to_json([FINDING]))[0]  # the hub's own: stored as before
+
+
+def test_the_members_alias_is_shown_with_its_id_and_kept_with_the_plan() -> None:
+    member = in_member(proposal()).with_account_alias("prod-alias")
+    assert member.account_label == f"{MEMBER} (prod-alias)"
+    assert fields(member)[1] == f"*Account*\n{MEMBER} (prod-alias)"
+    assert DistributionInfo.from_json(member.distribution.to_json()) == member.distribution
+    assert "account_alias" not in json.loads(proposal().distribution.to_json())  # none: stored as before
+    ticket = ticket_content(in_member(ALERT).with_account_alias("prod-alias"))
+    assert ticket.title.endswith(f"in account {MEMBER} (prod-alias)")
+    assert proposal().with_account_alias("ignored").account_label == ""  # the hub's own: no account named

@@ -146,11 +146,18 @@ def assume(clients: "Clients", target: Target, *, external_id: str | None = None
 
 def alias(member: "Clients") -> str:
     """The account's alias (IAM ListAccountAliases), or "" when it has none or it cannot be read."""
+    import logging  # late: `rules` start-up imports this module and not logging
+
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         aliases = member.client("iam").list_account_aliases().get("AccountAliases") or []
-    except (ClientError, BotoCoreError):
+    except ClientError as exc:  # the error code only: nothing of the credentials or the request
+        logging.getLogger(__name__).debug("account alias not read: %s",
+                                          exc.response.get("Error", {}).get("Code", "error"))
+        return ""
+    except BotoCoreError as exc:
+        logging.getLogger(__name__).debug("account alias not read: %s", type(exc).__name__)
         return ""
     return aliases[0] if aliases else ""
 

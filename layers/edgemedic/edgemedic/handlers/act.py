@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from ..apis import apis_behind
@@ -279,8 +279,11 @@ def _propose(dist: Distribution, findings: Sequence[Finding], settings: Settings
         return
     outcome.plan = {"plan_id": plan_id_for(plan), "config_hash": plan.config_hash, "etag": plan.etag,
                     "summary": list(plan.summary), "diff": plan.diff}
+    # The member account's alias is stored with the plan, so every later rendering (the click, expiry) keeps it.
+    account = next((f.account for f in findings if f.account), "")
+    info = replace(DistributionInfo.from_model(dist), account_alias=notifier.account_alias(account))
     record = propose(plan, plans, None, now=time.time(), ttl_seconds=settings.approval_ttl_seconds,
-                     trigger=trigger.for_message(), dist=DistributionInfo.from_model(dist))
+                     trigger=trigger.for_message(), dist=info)
     if record is None:  # the same plan on the same config was asked before: its state says what came of it
         stored = plans.get(outcome.plan["plan_id"])
         outcome.actions.append(f"approval-already-{stored.status if stored else 'asked'}")

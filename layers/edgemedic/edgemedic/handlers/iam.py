@@ -51,8 +51,12 @@ def action_for(service: str, operation: str) -> str:
 # The roles of templates/org-member.yaml in each member account (and what `edgemedic scan/fix --role-name` needs):
 # the read role reads as the functions do, scoping tags included (edgemedic.act.scope); the apply role also updates
 # distributions. With SecurityHubExport, both import the account's findings into its Security Hub
-# (edgemedic.securityhub). The CLI names an account by its alias where the role may read it (accounts.alias).
+# (edgemedic.securityhub). The CLI, and the hub's Slack messages and tickets, name an account by its alias where the
+# role may read it (accounts.alias; Runtime.account_alias reads it through the member session the function holds).
+# Only member roles grant it: the hub's own account is named by nothing (MEMBER_ONLY_ACTIONS).
+ACCOUNT_ALIAS_ACTIONS = ("iam:ListAccountAliases",)
+MEMBER_ONLY_ACTIONS = ACCOUNT_ALIAS_ACTIONS
 SECURITY_HUB_ACTIONS = ("securityhub:BatchImportFindings",)
 _TAGS = ("cloudfront:ListTagsForResource",)  # edgemedic.act.scope.TAG_ACTIONS (a test keeps them equal)
-MEMBER_READ_ACTIONS = (*READ_ACTIONS, *_TAGS, "iam:ListAccountAliases", *SECURITY_HUB_ACTIONS)
-MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *_TAGS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)
+MEMBER_READ_ACTIONS = (*READ_ACTIONS, *_TAGS, *ACCOUNT_ALIAS_ACTIONS, *SECURITY_HUB_ACTIONS)
+MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *_TAGS, *ACCOUNT_ALIAS_ACTIONS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)

@@ -65,6 +65,7 @@ class Runtime:
     _secrets: Any = None
     _persistence: dict[str, Any] = field(default_factory=dict)
     _members: dict[tuple[str, str], tuple[float, Clients]] = field(default_factory=dict)
+    _aliases: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------------------------------- accounts
 
@@ -101,6 +102,34 @@ class Runtime:
                 telemetry.count("Errors", kind="security-hub")
 
         return send
+
+    def account_alias(self, account: str) -> str:
+        """A member account's IAM alias (ListAccountAliases), read once per account through the member session this
+        function already holds (evaluate and sweep: the read role; apply: the apply role; both grant it) and kept as
+        long as that session. No role is assumed for it: without a session there is no alias. "" when the account
+        has none or it cannot be read (logged at debug, the error code only): a name is a courtesy, never a reason
+        to fail.
+
+        Member accounts only: naming the hub's own account (and a single-account stack's) would need
+        iam:ListAccountAliases on the function roles, which the template does not grant (iam.MEMBER_ONLY_ACTIONS);
+        those messages name no account, as before."""
+        if not account or account == self.settings.hub_account or not self.settings.organization:
+            return ""
+        now = time.monotonic()
+        cached = self._aliases.get(account)
+        if cached is not None and now - cached[0] < MEMBER_SESSION_REUSE:
+            return cached[1]
+        sessions = [self._members.get((account, role)) for role in (self.settings.member_read_role,
+                                                                     self.settings.member_apply_role)]
+        member = next((held for held in sessions if held is not None and now - held[0] < MEMBER_SESSION_REUSE), None)
+        if member is None:
+            logger.debug("account %s: no member session held, named by its id", account)
+            return ""
+        from .. import accounts
+
+        alias = accounts.alias(member[1])
+        self._aliases[account] = (now, alias)
+        return alias
 
     def _member(self, account: str, role: str) -> Clients:
         """AssumeRole into ``role`` of ``account`` (with the external id), cached for 50 of the session's 60
@@ -153,7 +182,8 @@ class Runtime:
             if self.settings.slack_secret_arn or self.settings.tickets_enabled:
                 from .tell import Teller
 
-                self._notifier = Teller(self.store, self.plans, self.slack, self.tickets)
+                self._notifier = Teller(self.store, self.plans, self.slack, self.tickets,
+                                        alias=self.account_alias)
             else:
                 self._notifier = LoggingNotifier()
         return self._notifier

@@ -67,6 +67,10 @@ class Notifier(Protocol):
 
     def redeliver(self, now: float) -> dict[str, int]: ...
 
+    def account_alias(self, account: str) -> str:
+        """A member account's alias for messages and tickets ("" when none, unreadable, or not needed)."""
+        ...
+
 
 class LoggingNotifier:
     """Tells through the function's log only: what runs when no Slack secret and no ticket backend is configured."""
@@ -107,6 +111,9 @@ class LoggingNotifier:
     def redeliver(self, now: float) -> dict[str, int]:
         return {}
 
+    def account_alias(self, account: str) -> str:
+        return ""  # the log names the account by its id
+
 
 def _by_rule(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
     ordered = sorted(findings, key=lambda f: f.rule)
@@ -123,6 +130,14 @@ class Teller:
     slack: Callable[[], "SlackNotifier | None"]
     tickets: Callable[[], "TicketBackend | None"] = lambda: None
     log: Any = field(default=logger)
+    alias: Callable[[str], str] = lambda account: ""  # Runtime.account_alias: read through the member's read role
+
+    def account_alias(self, account: str) -> str:
+        return self.alias(account) if account else ""
+
+    def _named(self, alert: Any) -> Any:
+        """``alert`` with its member account's alias, so Slack and the ticket say "111122223333 (prod-alias)"."""
+        return alert.with_account_alias(self.account_alias(alert.account))
 
     # ----------------------------------------------------------------------------------------- Slack
 
@@ -174,7 +189,7 @@ class Teller:
         from ..notify.alert import Alert
         from ..notify.slack import build_message
 
-        self._post(plan.distribution_id, build_message(Alert.for_plan(plan, trigger=trigger.for_message())))
+        self._post(plan.distribution_id, build_message(self._named(Alert.for_plan(plan, trigger=trigger.for_message()))))
 
     def alert(self, distribution_id: str, message: str, detail: Mapping[str, Any],
               plan: "Plan | None" = None) -> None:
@@ -184,7 +199,8 @@ class Teller:
         self.log.error("edgemedic alert", extra={"distribution": distribution_id, "alert": message, **detail})
         if plan is not None:
             status = Status.ROLLED_BACK if detail.get("status") == "rolled-back" else Status.FAILED
-            self._post(distribution_id, build_message(Alert.for_plan(plan).with_status(status, note=message)))
+            self._post(distribution_id, build_message(self._named(Alert.for_plan(plan)).with_status(status,
+                                                                                               note=message)))
             return
         # No plan (an apply that failed before planning, findings kept unverified): one plain warning.
         from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
@@ -264,7 +280,7 @@ class Teller:
         urls: dict[str, str] = {}
         backend = self._tickets()
         for rule, group in _by_rule(findings):
-            alert = Alert.for_manual(info, group, trigger=trigger.for_message())
+            alert = self._named(Alert.for_manual(info, group, trigger=trigger.for_message()))
             if backend is not None:
                 try:
                     ticket = backend.open_or_comment(TicketKey(dist.id, rule), ticket_content(alert))

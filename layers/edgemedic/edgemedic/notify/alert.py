@@ -47,6 +47,7 @@ class DistributionInfo:
     aliases: tuple[str, ...] = ()
     domain_name: str = ""  # dxxxx.cloudfront.net, when known
     origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # origin id -> domain
+    account_alias: str = ""  # the member account's IAM alias, where the hub could read it (stored with the plan)
 
     @property
     def console_url(self) -> str:
@@ -60,13 +61,17 @@ class DistributionInfo:
         return cls(distribution_id, aliases, domain_name, MappingProxyType(origins))
 
     def to_json(self) -> str:
-        return json.dumps({"id": self.id, "aliases": list(self.aliases), "domain_name": self.domain_name,
-                           "origins": dict(self.origins)}, sort_keys=True)
+        d = {"id": self.id, "aliases": list(self.aliases), "domain_name": self.domain_name,
+             "origins": dict(self.origins)}
+        if self.account_alias:
+            d["account_alias"] = self.account_alias
+        return json.dumps(d, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "DistributionInfo":
         d = json.loads(text)
-        return cls(d["id"], tuple(d["aliases"]), d["domain_name"], MappingProxyType(d["origins"]))
+        return cls(d["id"], tuple(d["aliases"]), d["domain_name"], MappingProxyType(d["origins"]),
+                   d.get("account_alias", ""))
 
     @classmethod
     def from_model(cls, dist: Any) -> "DistributionInfo":
@@ -137,6 +142,17 @@ class Alert:
     def account(self) -> str:
         """The AWS account of the distribution when it is an organization member's (its findings carry it)."""
         return next((f.account for f in self.findings if f.account), "")
+
+    @property
+    def account_label(self) -> str:
+        """``111122223333 (prod-alias)``, the bare id when the alias could not be read, "" for the hub's own."""
+        if not self.account:
+            return ""
+        alias = self.distribution.account_alias
+        return f"{self.account} ({alias})" if alias else self.account
+
+    def with_account_alias(self, alias: str) -> "Alert":
+        return replace(self, distribution=replace(self.distribution, account_alias=alias)) if alias else self
 
     @classmethod
     def for_plan(cls, plan: "Plan", *, plan_id: str | None = None, trigger: Trigger | None = None,

@@ -227,7 +227,7 @@ def build_message(alert: Alert) -> SlackMessage:
 
     facts = [f"*Distribution*\n<{dist.console_url}|{dist.id}>"]
     if alert.account:
-        facts.append(f"*Account*\n{escape(alert.account)}")
+        facts.append(f"*Account*\n{escape(alert.account_label)}")
     if dist.aliases:
         facts.append("*Aliases*\n" + _fit(", ".join(escape(a) for a in dist.aliases), 1900))
     elif dist.domain_name:

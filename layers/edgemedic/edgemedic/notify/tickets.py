@@ -176,7 +176,7 @@ def ticket_content(alert: Alert, findings: Sequence[Finding] | None = None) -> T
     dist = alert.distribution
     findings = list(findings if findings is not None else alert.findings)
     rules = sorted({f.rule for f in findings})
-    where = f" in account {alert.account}" if alert.account else ""
+    where = f" in account {alert.account_label}" if alert.account else ""
     title = f"edgemedic: {', '.join(rules)} on CloudFront {dist.id}{where}"
     lines = [f"Distribution {dist.id}{where} ({', '.join(dist.aliases) or dist.domain_name or 'no aliases'}): "
              f"{dist.console_url}"]
