@@ -216,6 +216,17 @@ def org_flow(flow) -> Clients:  # noqa: F811 - the fixture
     return member
 
 
+def http_allowed(member: Clients) -> str:
+    """A distribution in ``member`` whose /api/* behavior allows HTTP (an approve-class finding): its id."""
+    dist_id = scenarios.build(member, ["clean"])["clean"]
+    cloudfront = member.cloudfront()
+    current = cloudfront.get_distribution_config(Id=dist_id)
+    config = current["DistributionConfig"]
+    allow_http(config)
+    cloudfront.update_distribution(Id=dist_id, IfMatch=current["ETag"], DistributionConfig=config)
+    return dist_id
+
+
 def account_fields(message: dict) -> list[str]:
     return [f["text"] for f in message["blocks"][1]["fields"] if f["text"].startswith("*Account*")]
 
@@ -226,12 +237,7 @@ def test_member_approval_is_applied_through_the_members_apply_role(flow) -> None
     member's apply role; the message after the click names it the same way."""
     member = org_flow(flow)
     member.client("iam").create_account_alias(AccountAlias="prod-alias")
-    dist_id = scenarios.build(member, ["clean"])["clean"]
-    cloudfront = member.cloudfront()
-    current = cloudfront.get_distribution_config(Id=dist_id)
-    config = current["DistributionConfig"]
-    allow_http(config)
-    cloudfront.update_distribution(Id=dist_id, IfMatch=current["ETag"], DistributionConfig=config)
+    dist_id = http_allowed(member)
 
     result = flow.evaluate(member_event(MEMBER, dist_id))
     assert result["distributions"][0]["actions"] == ["approval-requested"]
@@ -300,12 +306,7 @@ def test_member_alias_refused_names_the_account_by_its_id(flow, monkeypatch: pyt
 
     monkeypatch.setattr(emu, "_install", refusing)
     caplog.set_level(logging.DEBUG, logger="edgemedic.accounts")
-    dist_id = scenarios.build(member, ["clean"])["clean"]
-    cloudfront = member.cloudfront()
-    current = cloudfront.get_distribution_config(Id=dist_id)
-    config = current["DistributionConfig"]
-    allow_http(config)
-    cloudfront.update_distribution(Id=dist_id, IfMatch=current["ETag"], DistributionConfig=config)
+    dist_id = http_allowed(member)
 
     result = flow.evaluate(member_event(MEMBER, dist_id))
 
