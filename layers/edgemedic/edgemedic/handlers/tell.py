@@ -189,7 +189,8 @@ class Teller:
         from ..notify.alert import Alert
         from ..notify.slack import build_message
 
-        self._post(plan.distribution_id, build_message(self._named(Alert.for_plan(plan, trigger=trigger.for_message()))))
+        alert = self._named(Alert.for_plan(plan, trigger=trigger.for_message()))
+        self._post(plan.distribution_id, build_message(alert))
 
     def alert(self, distribution_id: str, message: str, detail: Mapping[str, Any],
               plan: "Plan | None" = None) -> None:
@@ -199,8 +200,8 @@ class Teller:
         self.log.error("edgemedic alert", extra={"distribution": distribution_id, "alert": message, **detail})
         if plan is not None:
             status = Status.ROLLED_BACK if detail.get("status") == "rolled-back" else Status.FAILED
-            self._post(distribution_id, build_message(self._named(Alert.for_plan(plan)).with_status(status,
-                                                                                               note=message)))
+            alert = self._named(Alert.for_plan(plan)).with_status(status, note=message)
+            self._post(distribution_id, build_message(alert))
             return
         # No plan (an apply that failed before planning, findings kept unverified): one plain warning.
         from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
