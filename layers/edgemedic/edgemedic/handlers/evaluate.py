@@ -107,9 +107,15 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
             continue
         rt.store.index_distribution(dist.id, index_keys(dist, inv))
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
-        outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
-                               queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry, inv=inv, scope=scope).as_dict())
+        outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
+                         queue=rt.queue, notifier=rt.notifier, trigger=trigger,
+                         telemetry=telemetry, inv=inv, scope=scope).as_dict()
+        unchecked = engine.distribution_warnings(dist, inv)  # what the rules could not check, as the CLI says
+        if unchecked:
+            outcome["warnings"] = unchecked
+            for warning in unchecked:
+                logger.warning("not checked: %s", warning, extra={"event_id": detail.eventID})
+        outcomes.append(outcome)
     for missing in sorted(dist_ids - seen):
         try:
             gone = confirm_gone(rt.clients, missing)
