@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
+from ..apis import host_intent
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
 from ..model import (ALL_METHODS, GET_HEAD, GET_HEAD_OPTIONS, Api, ApiMethod, ApiProtocol, Behavior, Distribution,
                      Inventory)
@@ -277,13 +278,24 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
         alias = dist.aliases[0] if dist.aliases else "an alias of the distribution"
         api = hits[0].api
         viewer_host = dist.aliases[0] if dist.aliases else dist.domain_name
+        # The alias may already be a custom domain mapped to the API while this behavior does not forward Host.
+        mapped = host_intent(dist, ab.origin, inv)
+        if mapped is not None:
+            option = (f"(1) forward the viewer Host on this behavior (origin request policy AllViewer) so that API "
+                      f"Gateway receives {mapped.name}, with an OriginPath that its API mappings route")
+            why_not = (f"alias {mapped.name} is an API Gateway custom domain mapped to the API, but behavior "
+                       f"{behavior.path_pattern} does not forward the viewer Host")
+        else:
+            option = (f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path "
+                      f"mapping to API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior "
+                      "(origin request policy AllViewer)")
+            why_not = (f"no alias ({', '.join(dist.aliases) or 'none'}) is an API Gateway custom domain mapped to "
+                       "the API")
         ticket = (
             f"Methods {_labels(hits)} of {api.protocol.value} API {api.id} ({api.region}) use AWS_IAM behind "
             f"behavior {behavior.path_pattern} of distribution {dist.id}. Clients sign for the CloudFront host, "
             f"CloudFront sends Host {reach.api_host}, and API Gateway checks the signature against that. Either "
-            f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path mapping to "
-            f"API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior (origin request "
-            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}, over the path API "
+            f"{option}, or (2) have clients sign their requests for {reach.api_host}, over the path API "
             f"Gateway receives: OriginPath included (e.g. {reach.origin_path or ''}{hits[0].example_path} for "
             f"{hits[0].example_path} at the edge), since SigV4 signs the path as well as the host."
         )
@@ -298,8 +310,7 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
                        f"for {reach.api_host}", ticket),
             evidence=(
                 f"methods with AWS_IAM: {_labels(hits)}",
-                f"Host at the API: {reach.api_host}; no alias ({', '.join(dist.aliases) or 'none'}) is an API "
-                "Gateway custom domain mapped to the API",
+                f"Host at the API: {reach.api_host}; {why_not}",
             ),
             notes=_notes(behavior, reach),
         )
