@@ -470,3 +470,18 @@ def test_an_api_origin_whose_api_is_not_in_the_template_is_named(tmp_path: Path)
     assert result.findings == []
     assert any("API abc1234567 (eu-west-1)" in w and "origin api" in w and "defined outside this template" in w
                for w in result.warnings), result.warnings
+
+
+def test_plan_aliases_known_only_after_apply_leave_host_intent_open(tmp_path: Path) -> None:
+    """forbidden.plan.json with aliases known only after apply (say, taken from a custom domain another module
+    creates): an unknown alias may be an API Gateway custom domain mapped to the API, so removing the forwarded
+    Host needs a person, and no path verdict is given (the request may route through that domain)."""
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    for change in plan["resource_changes"]:
+        if change["address"] == "aws_cloudfront_distribution.shop":
+            change["change"]["after_unknown"]["aliases"] = True
+    path = tmp_path / "aliases.plan.json"
+    path.write_text(json.dumps(plan))
+    result = scan_sources([], [path])
+    assert {(f.rule, f.fix.fix_class.value) for f in result.findings} == {("apigw-host-forwarded", "approve")}
+    assert any("its aliases are known only after apply" in w for w in result.warnings)
