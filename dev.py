@@ -4,7 +4,7 @@
     python3 dev.py demo      # edgemedic demo on the embedded AWS emulator
     python3 dev.py test      # the whole test suite
     python3 dev.py bench     # the benchmarks (see benchmarks/README.md)
-    python3 dev.py run ARGS  # any edgemedic command in the project's environment
+    python3 dev.py run ARGS  # any edgemedic command in the project's environment, run where you stand
 
 The virtual environment lives in .venv and is (re)built when pyproject.toml changes.
 """
@@ -59,6 +59,19 @@ def ensure_sam() -> None:
     stamp.write_text(SAM_CLI)
 
 
+def call(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> int:
+    """Run ``cmd`` and return its exit code. Ctrl-C reaches the child too (same process group): dev.py waits for it
+    to finish its own way (edgemedic says "interrupted" and exits 130) instead of printing a traceback of its own."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
+    while True:
+        try:
+            code = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue
+    return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
+
+
 def main(argv: list[str]) -> int:
     task, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if task in {"help", "-h", "--help"}:
@@ -74,12 +87,17 @@ def main(argv: list[str]) -> int:
     elif task == "bench":
         cmd = [str(PY), str(ROOT / "benchmarks" / "run.py"), *rest]
     elif task == "run":
-        cmd = [str(BIN / "edgemedic"), *rest]
+        # where the person stands: `--output report.json` and other relative paths mean what they would mean there
+        return call([str(BIN / "edgemedic"), *rest], cwd=Path.cwd(), env=env)
     else:
         print(f"dev.py: unknown task {task!r}\n{__doc__}", file=sys.stderr)
         return 2
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    return call(cmd, cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # during set-up (pip): one line, the shell's code for SIGINT
+        print("dev.py: interrupted", file=sys.stderr)
+        sys.exit(130)

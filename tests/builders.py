@@ -474,3 +474,18 @@ class RecordedRequest:
 
     def __repr__(self) -> str:
         return f"{self.method} {self.path} {self.body[:80]!r}"
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` of the repository as a module (the scripts are not part of the package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

@@ -94,7 +94,7 @@ HEALED = {
 @pytest.mark.slow
 def test_demo_tells_the_whole_loop(no_network: None, capsys: pytest.CaptureFixture) -> None:
     started = time.monotonic()
-    code = cli.main(["demo"])
+    code = cli.main(["demo", "--verbose"])
     elapsed = time.monotonic() - started
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
@@ -176,3 +176,62 @@ def test_demo_tells_the_whole_loop(no_network: None, capsys: pytest.CaptureFixtu
                     "edgemedic trace https://HOST/api/x", "sam build && sam deploy --guided"):
         assert command in nxt
     assert re.search(r"Done in \d+\.\d s on the embedded emulator, without network", nxt)
+
+
+# What the default view leaves to --verbose: words of edgemedic's insides, not of the reader's problem.
+INTERNAL_WORDS = ("idempotency", "loop guard", "auto-fix-queued", "-> decided", "notified", "FixesQueued",
+                  "FixesApplied", "ApprovalsRequested", "OwnChangesIgnored", "Findings 13", "audit log", "FIFO",
+                  "evaluate function", "apply function", "If-Match", "X-Slack-Signature", "Powertools")
+LINES_PER_STORY = 20  # one screen per story, and room for a story more within the whole budget
+WHOLE_DEMO_LINES = 120
+
+
+@pytest.mark.slow
+def test_default_demo_tells_each_story_on_one_screen(no_network: None, capsys: pytest.CaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    code = cli.main(["demo"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, ""), out
+    lines = out.splitlines()
+    assert len(lines) < WHOLE_DEMO_LINES
+    assert max(len(line) for line in lines) <= 100
+    for word in INTERNAL_WORDS:
+        assert word not in out, word
+
+    titles = [story.title for story in scenarios.STORIES]
+    starts = [next(i for i, line in enumerate(lines) if line.startswith(title)) for title in titles]
+    assert starts == sorted(starts)
+    end = next(i for i, line in enumerate(lines) if "Before and after" in line)
+    blocks = {story.name: lines[a:b] for story, a, b in zip(scenarios.STORIES, starts, (*starts[1:], end))}
+    assert all(len(block) <= LINES_PER_STORY for block in blocks.values()), {k: len(v) for k, v in blocks.items()}
+    # With the six stories of today there is room for one more story of a full screen within the budget.
+    assert len(lines) + LINES_PER_STORY < WHOLE_DEMO_LINES or len(scenarios.STORIES) > 6
+
+    # Per story: what users see (the tale), each finding with its one-line fix, healed, what is left.
+    expected = {name: [rule for rule, _, _ in found] for name, (_, found, _, _) in HEALED.items()}
+    for story in scenarios.STORIES:
+        text = flat("\n".join(blocks[story.name]))
+        assert flat(story.tale) in text, story.name
+        rules = re.findall(r"(?:HIGH|MEDIUM|LOW|CRITICAL)\s+([a-z0-9-]+)\s+(?:auto|approve|manual):", text)
+        assert rules == expected.get(story.name, []), story.name
+    assert "Healed: dana's change reached edgemedic as it happened; edgemedic applied and re-read: /api/* origin " \
+           "request policy: AllViewer -> AllViewerExceptHostHeader." in flat("\n".join(blocks["forbidden"]))
+    assert "Left for a person: outside CloudFront, a ticket each: apigw-path-unroutable." \
+        in flat("\n".join(blocks["forbidden"]))
+    assert "Healed: lee's change reached edgemedic as it happened; @alice approved the fix in Slack and edgemedic " \
+           "applied and re-read: origin shop-web-alb: DomainName shop-web-1.us-east-1.elb.amazonaws.com -> " \
+           "app.example.com." in flat("\n".join(blocks["alb-tls"]))
+    assert "Left for a person" not in flat("\n".join(blocks["alb-tls"]))
+    assert "nothing to fix." in flat("\n".join(blocks["clean"]))
+
+    closing = flat("\n".join(lines[end:]))
+    assert ("Before: 13 findings: 11 high, 2 medium. edgemedic fixed 6 on its own as the changes arrived and 1 "
+            "after @alice's approval; 6 are left for a person (1 waiting for a yes, 5 for a ticket).") in closing
+    # Closing tips promise only what the commands show: scan has no diffs, fix --dry-run sends nothing.
+    for tip in ("edgemedic scan read-only: findings and their evidence for your distributions",
+                "edgemedic fix --dry-run the auto fixes as diffs; nothing is sent",
+                "edgemedic trace https://HOST/PATH one request from the edge to the API, and why it fails",
+                "edgemedic demo --verbose this demo in full: diffs, events, the Slack message"):
+        assert tip in closing
+    assert re.search(r"Done in \d+\.\d s on the emulator, without network\.$", closing)

@@ -279,6 +279,28 @@ def test_fix_yes_applies_the_auto_fixes_and_a_rescan_shows_them_gone(seeded: See
     assert seeded.emu.calls[UPDATE] == 0
 
 
+def _detail(out: str, dist_id: str) -> str:
+    lines = [line for line in out.splitlines() if line.startswith(f"{dist_id}: ")]
+    assert len(lines) == 1, out
+    return lines[0].split(" - ", 1)[1]
+
+
+def test_fix_counts_changes_in_one_unit_and_says_how_to_check_the_deployment(seeded: Seeded, capsys) -> None:
+    cart = seeded.ids["get-only-cached"]
+    _, preview, _ = seeded.run(capsys, "fix", "--dry-run", "--distribution", cart)
+    _, applied, _ = seeded.run(capsys, "fix", "--yes", "--distribution", cart)
+    # The plan's summary has three lines (cache settings, origin request policy, allowed methods): three changes.
+    fixed = "apigw-methods-blocked, apigw-response-cached"
+    assert _detail(preview, cart) == f"3 changes planned for {fixed}"
+    assert _detail(applied, cart) == f"3 changes in 1 attempt, fixed {fixed}"
+    assert preview.count("\n  - ") == applied.count("\n  - ") == 3  # the summary lines above each diff
+    assert " ".join(applied.split()).count(
+        f"CloudFront takes some minutes to deploy the change to its edge locations. Check with `edgemedic scan "
+        f"--distribution {cart}`, or wait for Status Deployed: `aws cloudfront get-distribution --id {cart} "
+        "--query Distribution.Status`") == 1
+    assert "CloudFront takes some minutes" not in preview
+
+
 def test_fix_approve_class_on_one_distribution(seeded: Seeded, capsys) -> None:
     alb = seeded.ids["alb-tls"]
     code, out, err = seeded.run(capsys, "fix", "--class", "approve", "--yes", "--distribution", alb)

@@ -338,6 +338,34 @@ def test_region_forwarder_forwards_the_same_api_gateway_events(template: dict) -
     assert "DeadLetterConfig" in target and "RetryPolicy" in target
 
 
+def _referenced(node: Any) -> set[str]:
+    """Names a template refers to: Ref, Fn::Sub variables, conditions and Fn::FindInMap."""
+    import re
+
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in {"Ref", "Condition"} and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)\}", text))
+            found |= _referenced(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _referenced(value)
+    return found
+
+
+@pytest.mark.parametrize("path", ["template.yaml", *sorted(str(p.relative_to(ROOT))
+                                                           for p in (ROOT / "templates").glob("*.yaml"))])
+def test_every_template_parameter_is_used(path: str) -> None:
+    """A parameter nothing reads misleads whoever deploys the stack (the forwarder had one, "kept for symmetry")."""
+    document = load_cfn_yaml(str(ROOT / path))
+    used = _referenced({k: v for k, v in document.items() if k != "Parameters"})
+    assert sorted(set(document.get("Parameters", {})) - used) == []
+
+
 # --------------------------------------------------------------------------------------------- the real SAM CLI
 
 

@@ -269,3 +269,16 @@ def test_table_output_names_the_steps_and_the_rule(stories: Stories, capsys) -> 
                      "explained by: apigw-methods-blocked", "After the fix (approve):",
                      "5. Verdict    200 via POST /prod/api/cart"):
         assert expected in out
+
+
+def test_after_fix_with_nothing_planned_says_so_and_does_not_repeat_the_trace(stories: Stories, capsys) -> None:
+    url = f"https://{stories.domains['clean']}/api/items/42"
+    code, out, err = stories.run(capsys, url, "--after-fix")
+    assert (code, err) == (0, "")
+    assert out.count("5. Verdict") == 1
+    assert " ".join(out.split()).endswith(
+        f"After the fix: no fix planned for {stories.ids['clean']} (no auto or approve fix applies), so this request "
+        "would go as above.")
+    code, doc = stories.json(capsys, url, "--after-fix")
+    assert code == 0
+    assert doc["after_fix"] == {"plan": None, "trace": None}

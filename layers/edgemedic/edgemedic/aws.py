@@ -23,11 +23,14 @@ class Clients:
     session: boto3.session.Session
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     user_agent_extra: str = "edgemedic/0.1"
+    connect_timeout: float = 5
+    read_timeout: float = 30
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_environment(cls, profile: str | None = None, region: str | None = None) -> "Clients":
-        return cls(boto3.session.Session(profile_name=profile, region_name=region))
+    def from_environment(cls, profile: str | None = None, region: str | None = None, **limits: Any) -> "Clients":
+        """``limits``: ``connect_timeout``, ``read_timeout`` (seconds), ``max_attempts`` (botocore's: retries after the first try)."""
+        return cls(boto3.session.Session(profile_name=profile, region_name=region), **limits)
 
     @property
     def default_region(self) -> str:
@@ -40,8 +43,8 @@ class Clients:
             config = Config(
                 retries={"mode": "standard", "max_attempts": self.max_attempts},
                 user_agent_extra=self.user_agent_extra,
-                connect_timeout=5,
-                read_timeout=30,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
             )
             self._cache[key] = self.session.client(service, region_name=region, config=config)
         return self._cache[key]
@@ -63,3 +66,18 @@ class Clients:
 
     def route53(self) -> Any:
         return self.client("route53", CLOUDFRONT_REGION)
+
+
+def partition_regions() -> dict[str, str]:
+    """Every region of every partition botocore knows (its endpoints data, no network): region -> partition."""
+    import botocore.session
+
+    data = botocore.session.get_session().get_data("endpoints")
+    return {region: partition["partition"] for partition in data["partitions"] for region in partition["regions"]}
+
+
+def unknown_regions(regions: "list[str] | tuple[str, ...]") -> list[str]:
+    """The names in ``regions`` that are no region of any AWS partition."""
+    known = partition_regions()
+    return [region for region in dict.fromkeys(regions) if region not in known]
+

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -38,6 +39,9 @@ PROG = "edgemedic"
 FAIL_ON_NEVER = "never"
 FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
 ALL_CLASSES = frozenset(FixClass)
+# What a person at a terminal expects: a few seconds to connect, a bounded wait for an answer, three tries in all
+# (botocore's standard retry mode: exponential backoff with jitter).
+CONNECT_TIMEOUT, READ_TIMEOUT, MAX_ATTEMPTS = 3.0, 10.0, 3
 
 STATUS_TEXT = {
     "applied": "applied",
@@ -68,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: the credential chain)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="log AWS calls and show tracebacks")
+    common.add_argument("--connect-timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"give up connecting to an AWS endpoint after this long (default {CONNECT_TIMEOUT:g})")
+    common.add_argument("--read-timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
+                        help=f"give up waiting for an answer after this long (default {READ_TIMEOUT:g}); each call "
+                             f"is tried {MAX_ATTEMPTS} times in all")
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress on the terminal")
 
     parser = _Parser(prog=PROG, parents=[common], description=(
         "Finds and heals misconfigurations of CloudFront in front of API Gateway."))
@@ -84,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit"), default="table",
-                      help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports")
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit", "html"), default="table",
+                      help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports; "
+                           "html: one self-contained page with a diagram per distribution (use with --output)")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
                       default=Severity.LOW.value,
@@ -132,9 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--region", dest="regions", action="append", default=[], metavar="R",
                        help="a region to search for API Gateway custom domains; repeatable")
 
-    commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
-                        description="Build five broken setups and a healthy one on an in-process emulator, "
-                                    "find what is wrong, fix what is safe, and show what is left.")
+    demo = commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
+                               description="Build five broken setups and a healthy one on an in-process emulator, "
+                                           "find what is wrong, fix what is safe, and show what is left.")
+    demo.add_argument("--verbose", "-v", action="store_true",
+                      help="everything: diffs, CloudTrail events, audit records, the Slack messages")
     return parser
 
 
@@ -161,7 +175,10 @@ def make_clients(args: argparse.Namespace) -> "Clients":
 
     profile = getattr(args, "profile", None)
     try:
-        clients = Clients.from_environment(profile=profile)
+        clients = Clients.from_environment(
+            profile=profile, connect_timeout=getattr(args, "connect_timeout", CONNECT_TIMEOUT),
+            read_timeout=getattr(args, "read_timeout", READ_TIMEOUT),
+            max_attempts=MAX_ATTEMPTS - 1)  # botocore's max_attempts counts the retries only
     except ProfileNotFound as exc:
         raise CredentialsError(f"{exc}; check --profile / AWS_PROFILE against ~/.aws/config") from exc
     if clients.session.get_credentials() is None:
@@ -170,14 +187,77 @@ def make_clients(args: argparse.Namespace) -> "Clients":
     return clients
 
 
+def check_regions(regions: Sequence[str]) -> None:
+    """Unknown region names stop the command before any call (a typo would otherwise be read as "no APIs")."""
+    if not regions:
+        return
+    from .aws import unknown_regions
+
+    wrong = unknown_regions(list(regions))
+    if wrong:
+        import botocore
+
+        raise UsageError(f"unknown region {wrong[0]!r}: not a region of any AWS partition that botocore "
+                         f"{botocore.__version__} knows (e.g. us-east-1, eu-west-1); check --region, or upgrade "
+                         "boto3 if the region is new")
+
+
+class ScanProgress:
+    """``distributions 3/40 · APIs 7`` on stderr while a scan reads, once it has taken more than a second; nothing
+    when stderr is not a terminal or with ``--quiet``. Transient: the line is gone when the scan ends."""
+
+    DELAY = 1.0
+
+    def __init__(self, enabled: bool):
+        import time
+
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.counts: dict[str, str] = {}
+        self.live: Any = None
+
+    @classmethod
+    def for_args(cls, args: argparse.Namespace) -> "ScanProgress":
+        return cls(_isatty(sys.stderr) and not getattr(args, "quiet", False))
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        import time
+
+        self.counts[what] = f"{done}/{total}" if total is not None else str(done)
+        if self.live is None:
+            if time.monotonic() - self.started < self.DELAY:
+                return
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(stderr=True), transient=True, auto_refresh=False)
+            self.live.start()
+        from rich.text import Text
+
+        line = "reading: " + " · ".join(f"{name} {count}" for name, count in self.counts.items())
+        self.live.update(Text(line, style="dim"), refresh=True)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-             probe: bool = False, probe_timeout: float = 3.0) -> ScanResult:
+             probe: bool = False, probe_timeout: float = 3.0, progress: "ScanProgress | None" = None) -> ScanResult:
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
     from . import collect, engine
 
     # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
-    inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                          probe_timeout=probe_timeout, discover_regions=not regions)
+    try:
+        inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
+                              probe_timeout=probe_timeout, discover_regions=not regions,
+                              **({"progress": progress} if progress else {}))
+    finally:
+        if progress is not None:
+            progress.close()
     found = {dist.id for dist in inv.distributions}
     missing = [dist_id for dist_id in dict.fromkeys(distribution_ids) if dist_id not in found]
     if missing:
@@ -188,6 +268,16 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
     errors = engine.RuleErrors()
     findings = engine.scan(inv, errors=errors)
     return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
+
+
+def regions_read(result: ScanResult, asked: Sequence[str] = ()) -> set[str]:
+    """The API Gateway regions a scan looked in: those asked for, and those of the APIs and domains it read."""
+    from .collect.origins import execute_api_region
+
+    inv = result.inventory
+    found = {region for region, _ in inv.apis} | {d.region for d in inv.custom_domains.values()}
+    found |= {r for d in inv.distributions for o in d.origins if (r := execute_api_region(o.domain_name))}
+    return set(asked) | found
 
 
 def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
@@ -207,6 +297,29 @@ def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | Non
             continue
         diffs[finding.key] = built.diff if built is not None else None
     return diffs, problems
+
+
+def html_report(clients: "Clients", result: ScanResult, warnings: list[str], regions: Sequence[str]) -> str:
+    """The page of ``--format html``: findings, their diffs, and each one's before/after trace."""
+    from . import collect, report_html
+    from . import trace as tracing
+    from .rules import RULES
+
+    diffs, problems = finding_diffs(result)
+    traces: dict[report.FindingKey, str] = {}
+    resolver = collect.PolicyResolver(clients.cloudfront())
+    for dist in result.inventory.distributions:
+        own = [f for f in result.findings if f.distribution == dist.id]
+        if not own:
+            continue
+        try:
+            after = tracing.after_fix(dist, result.inventory, own, resolver=resolver).distribution
+            traces.update(tracing.traces_for(dist, result.inventory, own, after=after, evaluated=own))
+        except EdgemedicError as exc:
+            problems.append(f"no traces for {dist.id}: {_one_line(exc)}")
+    metadata = report.scan_metadata(result.inventory.distributions, regions_read(result, regions))
+    return report_html.render_html(result.inventory, result.findings, [*warnings, *problems], diffs=diffs,
+                                   traces=traces, urls={rule.id: rule.url for rule in RULES}, metadata=metadata)
 
 
 class Fixer:
@@ -308,7 +421,8 @@ def show_plan(console: "Console", built: "Plan") -> None:
     console.print(Text(f"Plan for {built.distribution_id} ({built.fix_class.value}):", style="bold"))
     for line in built.summary:
         console.print(Text(f"  - {line}"))
-    console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default"))
+    console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default",
+                         word_wrap=True))  # at 80 columns a long line wraps, never cut
 
 
 def print_outcome(console: "Console", result: "ApplyResult") -> None:
@@ -318,12 +432,32 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
     line = Text(f"{result.distribution_id}: {STATUS_TEXT.get(result.status, result.status)}",
                 style=style.get(result.status, "yellow"))
     detail = result.message
-    if result.status == "applied" and result.plan is not None:
+    if result.plan is not None and result.status in {"applied", "dry-run", "declined"}:
+        # One unit everywhere: a change is one line of the plan's summary, as shown above the diff.
         fixed = ", ".join(sorted({f.rule for f in result.plan.findings}))
-        detail = f"{len(result.plan.changes)} change(s) in {result.attempts} attempt(s), fixed {fixed}"
+        count = changes_phrase(len(result.plan.summary))
+        detail = {
+            "applied": f"{count} in {plural(result.attempts, 'attempt')}, fixed {fixed}",
+            "dry-run": f"{count} planned for {fixed}",
+            "declined": f"{count} planned for {fixed}",
+        }[result.status]
     if detail:
         line.append(f" - {detail}", style="default")
     console.print(line)
+    if result.status == "applied":
+        console.print(Text(
+            f"  CloudFront takes some minutes to deploy the change to its edge locations. Check with "
+            f"`edgemedic scan --distribution {result.distribution_id}`, or wait for Status Deployed: `aws cloudfront "
+            f"get-distribution --id {result.distribution_id} --query Distribution.Status`", style="dim"))
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 change``, ``2 changes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def changes_phrase(count: int) -> str:
+    return plural(count, "change")
 
 
 # --------------------------------------------------------------------------------------------- commands
@@ -336,13 +470,17 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
         return scan_files(args)
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
-                      probe_timeout=args.probe_timeout)
+                      probe_timeout=args.probe_timeout, progress=ScanProgress.for_args(args))
     warnings = list(result.warnings)
     out: TextIO
     with _output(args.output) as out:
         if args.format == "json":
             diffs, problems = finding_diffs(result)
-            out.write(report.render_json(result.findings, [*warnings, *problems], diffs))
+            out.write(report.render_json(result.findings, [*warnings, *problems], diffs,
+                                         metadata=report.scan_metadata(result.inventory.distributions,
+                                                                       regions_read(result, args.regions))))
+        elif args.format == "html":
+            out.write(html_report(clients, result, [*warnings], args.regions))
         elif args.format in ("sarif", "gitlab", "junit"):
             from . import formats
 
@@ -365,7 +503,8 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
     clients = clients or make_clients(args)
     classes = FIX_CLASSES[args.fix_class]
     console = report.make_console()
-    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions)
+    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions,
+                    progress=ScanProgress.for_args(args))
     for warning in scan.warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
 
@@ -420,10 +559,13 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
     if args.after_fix:
         planned = tracing.after_fix(dist, result.inventory, findings,
                                     resolver=collect.PolicyResolver(clients.cloudfront()))
-        after = tracing.trace(planned.distribution, planned.inventory, request, config="after-fix")
+        if planned.plan is not None:  # nothing planned: the same config, the same trace; say so, do not repeat it
+            after = tracing.trace(planned.distribution, planned.inventory, request, config="after-fix")
     if args.format == "json":
-        sys.stdout.write(json.dumps(tracing.document(current, after, planned.plan if planned else None),
-                                    indent=2) + "\n")
+        doc = tracing.document(current, after, planned.plan if planned else None)
+        if planned is not None and planned.plan is None:
+            doc["after_fix"] = {"plan": None, "trace": None}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         console = report.make_console()
         for warning in [*result.inventory.warnings, *errors.messages]:
@@ -432,23 +574,33 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
             console.print(f"note: {request.host} is not an alias of {dist.id}; traced as if it reached it",
                           style="yellow", markup=False)
         tracing.render(console, current)
-        if after is not None and planned is not None:
+        if planned is not None and planned.plan is None:
             console.print()
-            if planned.plan is None:
-                console.print("After the fix: no auto or approve fix is planned for this distribution.", markup=False)
-            else:
-                console.print(f"After the fix ({planned.plan.fix_class.value}):", style="bold", markup=False)
-                for line in planned.plan.summary:
-                    console.print(f"  - {line}", markup=False)
+            console.print(f"After the fix: no fix planned for {dist.id} (no auto or approve fix applies), so "
+                          "this request would go as above.", markup=False)
+        elif after is not None and planned is not None and planned.plan is not None:
+            console.print()
+            console.print(f"After the fix ({planned.plan.fix_class.value}):", style="bold", markup=False)
+            for line in planned.plan.summary:
+                console.print(f"  - {line}", markup=False)
             tracing.render(console, after)
     final = after if after is not None else current
     return 0 if final.ok else 1
 
 
+DEMO_NEEDS = ("moto", "aws_lambda_powertools", "slack_sdk")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    missing = [name for name in DEMO_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"the demo needs its emulator and the Lambda libraries ({', '.join(missing)} missing): "
+                         "pip install 'edgemedic[demo]'")
     from . import demo
 
-    return demo.run(report.make_console())
+    return demo.run(report.make_console(), verbose=args.verbose)
 
 
 # --------------------------------------------------------------------------------------------- plumbing
@@ -497,6 +649,11 @@ def describe_error(exc: BaseException) -> str:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "Error"), error.get("Message", "")
         operation = getattr(exc, "operation_name", "an AWS call")
+        from .collect.calls import not_aws_answer
+
+        odd = not_aws_answer(str(code), message, os.environ.get("AWS_ENDPOINT_URL"), operation)
+        if odd is not None:
+            return odd
         hint = ""
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
             hint = "; grant the permission to the identity edgemedic runs as"
@@ -526,6 +683,7 @@ def main(argv: Sequence[str] | None = None, *, clients: "Clients | None" = None,
             logging.getLogger("botocore").setLevel(logging.INFO)
         if args.command is None:
             raise UsageError(f"choose a command: scan, fix, rules, trace or demo (see {PROG} --help)")
+        check_regions(getattr(args, "regions", ()))
         if args.command == "scan":
             return cmd_scan(args, clients)
         if args.command == "fix":

@@ -10,10 +10,15 @@
 4. Counts before and after, what is left for a person, and the commands to run on a real account.
 
 In-process, no network beyond loopback, a few seconds.
+
+By default each story is told on a few lines (what users see, what edgemedic finds with the one-line fix, how it
+healed, what is left), under 120 lines in all at 100 columns; ``--verbose`` tells everything above (diffs, events,
+audit records, the Slack messages, idempotency and the loop guard).
 """
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import time
@@ -67,6 +72,13 @@ class Change:
 
     who: "Person"
     what: str  # "/api/* forwards every viewer header (origin request policy AllViewer)"
+
+
+def _change_for(story: scenarios.Story, changes: Mapping[str, Change]) -> Change:
+    """The story's own change, or a person saving the distribution as the story built it."""
+    from .local import Person
+
+    return changes.get(story.name) or Change(Person("sam", "Admin"), "saved the distribution as the story has it")
 
 
 def _changes() -> dict[str, Change]:
@@ -162,7 +174,8 @@ def _story(console: "Console", story: scenarios.Story, dist_id: str, result: "Sc
             console.print(Text("The auto fix, as the change edgemedic will send:", style="bold"))
             for line in built.summary:
                 console.print(Text(f"  - {line}"))
-            console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default"))
+            console.print(Syntax(built.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default",
+                                 word_wrap=True))
 
 
 # --------------------------------------------------------------------------------------------- 2. events
@@ -424,25 +437,132 @@ def _left_for_a_person(console: "Console", after: Sequence[Finding], story_of: d
 
 
 NEXT = (
-    ("edgemedic scan", "read-only: the findings and diffs above, for your distributions"),
+    ("edgemedic scan", "read-only: the findings above with their evidence, for your distributions (--format html "
+                       "or json adds the diffs)"),
     ("edgemedic fix --dry-run", "the auto fixes as diffs; `edgemedic fix` applies them, asking first"),
-    ("edgemedic fix --class approve", "the approve-class patches, one yes each"),
+    ("edgemedic fix --class approve", "the approve-class patches, asking before each distribution"),
     ("edgemedic trace https://HOST/api/x", "one request followed from the edge to the API: which behavior, what "
                                           "reaches the API, and the rule that explains a failure"),
     ("sam build && sam deploy --guided", "the SAM app you just watched: heals changes as they happen, "
-                                         "approvals in Slack (see the README's Deploy section)"),
+                                         "approvals in Slack (docs/deploy.md)"),
 )
+
+
+# --------------------------------------------------------------------------------------------- the short story
+
+CLEAN_STORY = "clean"
+SHORT_INTRO = (
+    "Six CloudFront setups, built on an AWS emulator inside this process with the calls you would make: five "
+    "broken the way teams break them, one done right. For each: what users see, what edgemedic finds and the fix, "
+    "and how it healed when the change that broke it reached edgemedic, deployed as it would be on your account.")
+_CLASS_WORDS = {FixClass.AUTO: "auto", FixClass.APPROVE: "approve", FixClass.MANUAL: "manual"}
+
+
+def _short_findings(findings: Sequence[Finding]) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=8, no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for f in findings:
+        grid.add_row(Text(f.severity.value.upper(), style=report.SEVERITY_STYLE[f.severity]), Text(f.rule),
+                     Text.assemble((f"{_CLASS_WORDS[f.fix.fix_class]}: ", "green"), f.fix.summary))
+    return grid
+
+
+def _healed(story: scenarios.Story, change: Change, records: Sequence[Mapping[str, Any]],
+            fixed_by_person: bool) -> Text:
+    applied = [r for r in records if r.get("result") == "applied"]
+    head = Text("Healed: ", style="bold green")
+    who = f"{change.who.name}'s change reached edgemedic as it happened"
+    if not applied:
+        return head.append(f"{who}; nothing in it was safe to change without a person.")
+    lines: list[str] = []
+    for record in applied:
+        lines += list((record.get("plan") or {}).get("summary", ()))
+    by = f"@{APPROVER} approved the fix in Slack and edgemedic" if fixed_by_person else "edgemedic"
+    return head.append(f"{who}; {by} applied and re-read: " + "; ".join(lines) + ".")
+
+
+def _left(findings: Sequence[Finding]) -> Text | None:
+    waiting = [f.rule for f in findings if f.fix.fix_class is FixClass.APPROVE]
+    tickets = [f.rule for f in findings if f.fix.fix_class is not FixClass.APPROVE]
+    parts = []
+    if waiting:
+        parts.append(f"waiting in Slack for a person's yes: {', '.join(waiting)}")
+    if tickets:
+        parts.append(f"outside CloudFront, a ticket each: {', '.join(tickets)}")
+    return Text.assemble(("Left for a person: ", "bold yellow"), "; ".join(parts) + ".") if parts else None
+
+
+def _short_story(console: "Console", ids: Mapping[str, str], before: "ScanResult", after_events: "ScanResult",
+                 after: "ScanResult", audit: Mapping[str, Sequence[Mapping[str, Any]]],
+                 changes: Mapping[str, Change], approval: str) -> None:
+    """Each story on a few lines: what users see, the findings with their one-line fixes, healed, what is left."""
+    for story in scenarios.STORIES:
+        dist_id = ids[story.name]
+        dist = before.distribution(dist_id)
+        own = [f for f in before.findings if f.distribution == dist_id]
+        _heading(console, story.title)
+        console.print(Text(story.tale, style="italic"))
+        names = ", ".join(dist.aliases) if dist is not None and dist.aliases else (dist.domain_name if dist else "")
+        if not own:
+            console.print(Text(f"edgemedic on distribution {dist_id} ({names}): nothing to fix.", style="green"))
+            continue
+        console.print(Text(f"edgemedic on distribution {dist_id} ({names}): {report.counts_line(own)}", style="bold"))
+        console.print(Padding(_short_findings(own), (0, 0, 0, 2)))
+        by_person = story.name == APPROVAL_STORY and approval.startswith(f"Approved by @{APPROVER}, applied")
+        console.print(_healed(story, _change_for(story, changes), audit.get(story.name, ()), by_person))
+        left = _left([f for f in after.findings if f.distribution == dist_id])
+        if left is not None:
+            console.print(left)
+
+
+SHORT_NEXT = (
+    ("edgemedic scan", "read-only: findings and their evidence for your distributions"),
+    ("edgemedic fix --dry-run", "the auto fixes as diffs; nothing is sent"),
+    ("edgemedic trace https://HOST/PATH", "one request from the edge to the API, and why it fails"),
+    ("edgemedic demo --verbose", "this demo in full: diffs, events, the Slack message"),
+)
+
+
+def _short_end(console: "Console", before: "ScanResult", after_events: "ScanResult", after: "ScanResult",
+               ok: bool, elapsed: float) -> None:
+    by_itself = len(before.findings) - len(after_events.findings)
+    by_person = len(after_events.findings) - len(after.findings)
+    waiting = sum(1 for f in after.findings if f.fix.fix_class is FixClass.APPROVE)
+    _part(console, "Before and after")
+    console.print(Text(
+        f"Before: {report.counts_line(before.findings)}. edgemedic fixed {by_itself} on its own as the changes "
+        f"arrived and {by_person} after @{APPROVER}'s approval; {len(after.findings)} are left for a person "
+        f"({waiting} waiting for a yes, {len(after.findings) - waiting} for a ticket).", style="bold"))
+    console.print()
+    console.print(Text("On your account:", style="bold"))
+    console.print(_facts([(Text(command, style="cyan"), what) for command, what in SHORT_NEXT],
+                         width=max(len(command) for command, _ in SHORT_NEXT)))
+    console.print(Text("Deployed with sam deploy (docs/deploy.md in the repository), edgemedic heals each change as "
+                       "it happens, as above."))
+    console.print(Text(f"Done in {elapsed:.1f} s on the emulator, without network."
+                       + ("" if ok else " Something did not go as it should: run with --verbose to see what."),
+                       style="dim" if ok else "bold red"))
 
 
 # --------------------------------------------------------------------------------------------- the whole story
 
 
-def run(console: "Console") -> int:
-    """Tell the whole story on ``console``; returns the exit code (1 when a step did not do what it should)."""
+def run(console: "Console", *, verbose: bool = False) -> int:
+    """Tell the story on ``console``, briefly or (``verbose``) in full; returns the exit code (1 when a step did not
+    do what it should)."""
+    from rich.console import Console
+
     from . import cli, local
     from .emulator import Emulator
     from .handlers import runtime
     started = time.monotonic()
+    told = console
+    if not verbose:  # the full story is still run and checked; only the short one is shown
+        console = Console(file=io.StringIO(), width=told.width, no_color=True)
+        told.print(Heading(Text("edgemedic demo", style="bold")))
+        told.print(SHORT_INTRO)
     console.print(Heading(Text("edgemedic demo", style="bold")))
     console.print(INTRO)
     sink = local.CloudWatchSink()
@@ -467,7 +587,7 @@ def run(console: "Console") -> int:
                 "CloudFront and API Gateway change to the evaluate function, which reads the current config (never "
                 "the event's copy), finds what is wrong and puts auto fixes on a FIFO queue; the apply function, "
                 "the only one allowed to call UpdateDistribution, applies them with If-Match, re-reads and "
-                "verifies. Here those functions (functions/*/app.py, Powertools included) run on the emulator "
+                "verifies. Here those functions (their handlers, Powertools included) run on the emulator "
                 "with the stack's DynamoDB table and SQS queue; each story's change arrives as its CloudTrail "
                 "event.")
             functions = local.fresh_functions(rewire)
@@ -475,8 +595,9 @@ def run(console: "Console") -> int:
                                 approvers=[APPROVER_ID], signing_secret=SIGNING_SECRET)
             events = {}
             for story in scenarios.STORIES:
-                if story.name in changes:
-                    events[story.name] = _replay_story(console, stack, story, ids[story.name], changes[story.name])
+                if story.name != CLEAN_STORY:
+                    events[story.name] = _replay_story(console, stack, story, ids[story.name],
+                                                       _change_for(story, changes))
             first = scenarios.STORIES[0].name
             verdict, guard = _duplicate_and_own_change(console, stack, events[first], ids[first])
             _cloudwatch(console, sink)
@@ -484,8 +605,16 @@ def run(console: "Console") -> int:
 
             approval = _approval(console, stack, slack, ids[APPROVAL_STORY])
             after = cli.run_scan(clients)
+            audit = {name: stack.audit(dist_id) for name, dist_id in ids.items()}
     finally:
         runtime.reset()
+
+    ok = (verdict == "acted once" and guard.startswith("ignored")
+          and approval.startswith(f"Approved by @{APPROVER}, applied"))
+    if not verbose:
+        _short_story(told, ids, before, after_events, after, audit, changes, approval)
+        _short_end(told, before, after_events, after, ok, time.monotonic() - started)
+        return 0 if ok else 1
 
     _part(console, "Before and after")
     console.print(_counts_table((("Before", before.findings), ("After the events", after_events.findings),
@@ -498,8 +627,6 @@ def run(console: "Console") -> int:
     _part(console, "Next: on your account")
     console.print(_facts([(Text(command, style="cyan"), what) for command, what in NEXT],
                          width=max(len(command) for command, _ in NEXT)))
-    ok = (verdict == "acted once" and guard.startswith("ignored")
-          and approval.startswith(f"Approved by @{APPROVER}, applied"))
     elapsed = time.monotonic() - started
     console.print()
     console.print(Text(f"Done in {elapsed:.1f} s on the embedded emulator, without network (Slack was a stand-in on "

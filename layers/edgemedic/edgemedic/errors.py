@@ -43,3 +43,7 @@ class NotFoundError(EdgemedicError):
 
 class VerificationError(EdgemedicError):
     """An applied fix did not remove the finding; the previous config was restored."""
+
+
+class EndpointTimeoutError(EdgemedicError):
+    """An AWS endpoint accepted no connection or gave no answer within the timeouts, on every attempt."""

@@ -10,8 +10,8 @@ CloudTrail events a person's change would produce.
         stack.approve(button_click(plan_id, user_id="U024BE7LH", ...))   # a signed click, then drain() again
     runtime.reset()
 
-Used by ``edgemedic demo`` and ``tests/e2e``. Needs a checkout of the project (``functions/``, ``events/``) and the
-``lambda`` and ``demo`` extras. Nothing happens at import time.
+Used by ``edgemedic demo`` and ``tests/e2e``. Needs the ``demo`` extra; ``load_event`` alone reads a checkout's
+``events/``. Nothing happens at import time.
 """
 from __future__ import annotations
 
@@ -49,16 +49,16 @@ _LOADS = itertools.count(1)
 
 
 class AppNotFoundError(EdgemedicError):
-    """The SAM app's files (functions/, events/) are not next to the installed package."""
+    """A function or an events/ file that is not there (events/ is in a checkout only)."""
 
 
 def app_root() -> Path:
-    """The project checkout holding ``functions/`` and ``events/`` (``EDGEMEDIC_APP_ROOT`` overrides)."""
+    """The project checkout holding ``events/`` (``EDGEMEDIC_APP_ROOT`` overrides)."""
     root = Path(os.environ.get("EDGEMEDIC_APP_ROOT") or Path(__file__).resolve().parents[3])
-    if not (root / "functions" / "evaluate" / "app.py").is_file():
+    if not (root / "events").is_dir():
         raise AppNotFoundError(
-            f"the SAM app is not at {root} (no functions/evaluate/app.py): run from a checkout of edgemedic "
-            "(pip install -e .) or set EDGEMEDIC_APP_ROOT to one")
+            f"no events/ folder at {root}: run from a checkout of edgemedic (pip install -e .) or set "
+            "EDGEMEDIC_APP_ROOT to one")
     return root
 
 
@@ -66,13 +66,18 @@ def app_root() -> Path:
 
 
 def load_function(name: str, *, fresh: bool = False) -> ModuleType:
-    """``functions/<name>/app.py``, imported once per process as Lambda does per execution environment.
+    """The handler module of function ``name`` (``edgemedic.functions.<name>``, which ``functions/<name>/app.py``
+    re-exports), imported once per process as Lambda does per execution environment.
 
     ``fresh=True`` imports a new copy (a new execution environment: its own Powertools Logger wiring)."""
+    from . import functions
+
     if name in _FUNCTIONS and not fresh:
         return _FUNCTIONS[name]
+    if name not in functions.NAMES:
+        raise AppNotFoundError(f"no function {name!r}: the functions are {', '.join(functions.NAMES)}")
     suffix = f"_{next(_LOADS)}" if fresh else ""
-    path = app_root() / "functions" / name / "app.py"
+    path = Path(functions.__file__).with_name(f"{name}.py")
     spec = importlib.util.spec_from_file_location(f"edgemedic_fn_{name}{suffix}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -218,37 +223,53 @@ def cloudtrail_shape(value: Any) -> Any:
     return value
 
 
-def _person_event(base: str, person: Person, *, region: str, at: float | None = None) -> dict:
-    event = load_event(base)
+def _person_event(service: str, event_name: str, person: Person, *, region: str, at: float | None = None,
+                  **extra: Any) -> dict:
+    """The EventBridge envelope of a CloudTrail management event, shaped as events/*.json (the real records) are;
+    built here rather than read from events/ so that the demo runs from an installed package too
+    (tests/e2e/test_handlers.py keeps the two shapes in step)."""
     when = _iso(at if at is not None else time.time())
-    event.update(id=str(uuid.uuid4()), time=when, region=region, account=ACCOUNT)
-    detail = event["detail"]
-    detail.update(userIdentity=person.identity(), eventTime=when, awsRegion=region, userAgent=person.agent,
-                  sourceIPAddress=person.invoked_by or person.source_ip, eventID=str(uuid.uuid4()),
-                  requestID=str(uuid.uuid4()), recipientAccountId=ACCOUNT)
-    return event
+    detail = {
+        "eventVersion": "1.09", "userIdentity": person.identity(), "eventTime": when,
+        "eventSource": f"{service}.amazonaws.com", "eventName": event_name, "awsRegion": region,
+        "sourceIPAddress": person.invoked_by or person.source_ip, "userAgent": person.agent,
+        "requestParameters": {}, "responseElements": {}, "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()), "readOnly": False, "eventType": "AwsApiCall", **extra,
+        "managementEvent": True, "recipientAccountId": ACCOUNT, "eventCategory": "Management",
+    }
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+            "source": f"aws.{service}", "account": ACCOUNT, "time": when, "region": region, "resources": [],
+            "detail": detail}
 
 
 def update_distribution_event(person: Person, *, distribution_id: str, domain_name: str, config: Mapping[str, Any],
                               if_match: str, etag: str, at: float | None = None) -> dict:
-    """The EventBridge event of ``person``'s UpdateDistribution(Id, IfMatch, DistributionConfig) -> ETag, built on
+    """The EventBridge event of ``person``'s UpdateDistribution(Id, IfMatch, DistributionConfig) -> ETag, shaped as
     events/cloudfront-update-distribution.json (CloudTrail hides the comment, as it does in the real record)."""
-    event = _person_event("cloudfront-update-distribution.json", person, region=REGION, at=at)
+    event = _person_event("cloudfront", "UpdateDistribution", person, region=REGION, at=at, apiVersion="2020_05_31")
     recorded = cloudtrail_shape({**config, "Comment": "HIDDEN_DUE_TO_SECURITY_REASONS"})
     detail = event["detail"]
     detail["requestParameters"] = {"id": distribution_id, "ifMatch": if_match, "distributionConfig": recorded}
-    response = detail["responseElements"]
-    response["distribution"].update(
-        id=distribution_id, domainName=domain_name, distributionConfig=recorded, status="InProgress",
-        aRN=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution_id}")
-    response["eTag"] = etag
+    modified = datetime.fromisoformat(detail["eventTime"].replace("Z", "+00:00"))
+    detail["responseElements"] = {
+        "distribution": {
+            "activeTrustedSigners": {"quantity": 0, "enabled": False}, "id": distribution_id,
+            "domainName": domain_name, "distributionConfig": recorded,
+            "aRN": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution_id}", "status": "InProgress",
+            # as CloudTrail writes it: "Feb 2, 2024 7:26:01 PM"
+            "lastModifiedTime": f"{modified:%b} {modified.day}, {modified:%Y} {modified.hour % 12 or 12}:"
+                                f"{modified:%M:%S %p}",
+            "activeTrustedKeyGroups": {"enabled": False, "quantity": 0}, "inProgressInvalidationBatches": 0,
+        },
+        "eTag": etag,
+    }
     return event
 
 
 def put_method_event(person: Person, *, region: str, rest_api_id: str, resource_id: str, http_method: str,
                      authorization_type: str, at: float | None = None) -> dict:
-    """The EventBridge event of ``person``'s API Gateway PutMethod, built on events/apigateway-put-method.json."""
-    event = _person_event("apigateway-put-method.json", person, region=region, at=at)
+    """The EventBridge event of ``person``'s API Gateway PutMethod, shaped as events/apigateway-put-method.json."""
+    event = _person_event("apigateway", "PutMethod", person, region=region, at=at)
     detail = event["detail"]
     detail["requestParameters"] = {"restApiId": rest_api_id, "resourceId": resource_id, "httpMethod": http_method,
                                    "authorizationType": authorization_type, "apiKeyRequired": False}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from importlib import metadata
@@ -95,14 +96,39 @@ def finding_record(finding: Finding, diff: str | None = None) -> dict[str, Any]:
     }
 
 
+def scan_metadata(distributions: Sequence[Distribution], regions: Iterable[str], *,
+                  at: "datetime | None" = None) -> dict[str, Any]:
+    """What a JSON report says about the scan itself: which edgemedic and catalog, when, which accounts (from the
+    distributions' ARNs), which regions and which distributions were read."""
+    from datetime import datetime, timezone
+
+    from .rules.terms import CATALOG_VERSION
+
+    at = at or datetime.now(timezone.utc)
+    accounts = sorted({d.arn.split(":")[4] for d in distributions if d.arn.count(":") >= 5 and d.arn.split(":")[4]})
+    return {
+        "edgemedic": version(),
+        "catalog_version": CATALOG_VERSION,
+        "generated_at": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "accounts": accounts,
+        "regions": sorted(set(regions)),
+        "distributions": [d.id for d in distributions],
+    }
+
+
 def render_json(findings: Sequence[Finding], warnings: Sequence[str],
-                diffs: Mapping[FindingKey, str | None] | None = None) -> str:
-    """The machine-readable scan: ``{"findings": [...], "warnings": [...]}``."""
+                diffs: Mapping[FindingKey, str | None] | None = None,
+                metadata: Mapping[str, Any] | None = None) -> str:
+    """The machine-readable scan: ``{"findings": [...], "warnings": [...], "metadata": {...}}``.
+
+    ``metadata`` (``scan_metadata``) is a key added beside the original two, so readers of those keep working."""
     diffs = diffs or {}
-    document = {
+    document: dict[str, Any] = {
         "findings": [finding_record(f, diffs.get(f.key)) for f in findings],
         "warnings": list(warnings),
     }
+    if metadata is not None:
+        document["metadata"] = dict(metadata)
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -191,7 +217,8 @@ def make_console(file: TextIO | None = None, *, plain: bool = False) -> Console:
     """
     file = file or sys.stdout
     is_tty = bool(getattr(file, "isatty", lambda: False)())
-    width = None if is_tty else 120
+    columns = os.environ.get("COLUMNS", "")
+    width = None if is_tty else (int(columns) if columns.isdigit() and int(columns) > 0 else 120)
     return Console(file=file, highlight=False, soft_wrap=False, width=width,
                    no_color=True if plain else None, force_terminal=False if plain else None)
 
@@ -207,20 +234,33 @@ def _finding_cell(finding: Finding) -> Group:
     return Group(*lines)
 
 
+def where_text(finding: Finding) -> Text:
+    """``behavior /api/* → origin users-api`` (``whole distribution``)."""
+    parts = [("behavior ", behavior_label(finding.behavior))] if finding.behavior else []
+    if finding.origin:
+        parts.append(("origin ", finding.origin))
+    if not parts:
+        return Text("whole distribution", style="dim")
+    return Text(" → ").join(Text.assemble((label, "dim"), value) for label, value in parts)
+
+
+SEVERITY_WIDTH = 9  # "CRITICAL" and a space
+
+
 def findings_table(findings: Sequence[Finding]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True, pad_edge=False)
-    table.add_column("Severity", no_wrap=True, width=8)
-    table.add_column("Rule", no_wrap=True, min_width=16, max_width=31)
-    table.add_column("Where", min_width=14, max_width=24)
-    table.add_column("Finding", ratio=1)
+    """One finding per block: the severity in a narrow left column, everything else wrapped beside it.
+
+    Laid out for 80 columns first: the text gets all but 10 of them, so host names (up to 60 characters or so)
+    stay whole; a longer word folds onto the next line rather than being cut with an ellipsis.
+    """
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(width=SEVERITY_WIDTH - 1, no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
     for f in findings:
-        parts = [("behavior ", behavior_label(f.behavior))] if f.behavior else []
-        if f.origin:
-            parts.append(("origin ", f.origin))
-        where = Text("\n").join(Text.assemble((label, "dim"), value) for label, value in parts) if parts \
-            else Text("whole distribution", style="dim")
-        table.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]), Text(f.rule), where,
-                      _finding_cell(f))
+        head = Text.assemble((f.rule, "bold"), "  ", where_text(f))
+        table.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]),
+                      Group(head, _finding_cell(f)))
+        table.add_row("", "")
     return table
 
 
@@ -242,13 +282,16 @@ def render_table(console: Console, findings: Sequence[Finding], warnings: Sequen
     order = [d.id for d in distributions] + [i for i in by_dist if i not in known]
     for dist_id in order:
         own = by_dist.get(dist_id, [])
-        heading = distribution_heading(known.get(dist_id), dist_id)
-        heading.append(f"  {counts_line(own)}", style="bold red" if own else "green")
+        heading = Text.assemble((f"Distribution {dist_id}", "bold"), "  ",
+                                (counts_line(own), "bold red" if own else "green"))
         console.print(heading)
+        dist = known.get(dist_id)
+        if dist is not None:
+            names = ", ".join(dist.aliases) if dist.aliases else "no aliases"
+            console.print(Text(f"{dist.domain_name} ({names})", style="dim", overflow="fold"))
+        console.print()
         if own:
             console.print(findings_table(own))
-        else:
-            console.print()
     total = Text(f"{len(order)} distribution{'s' if len(order) != 1 else ''} scanned, {counts_line(findings)}.",
                  style="bold")
     console.print(total)
@@ -318,17 +361,21 @@ def rules_json(rules: Sequence[Rule]) -> str:
 
 
 def render_rules_table(console: Console, rules: Sequence[Rule]) -> None:
-    table = Table(box=box.SIMPLE_HEAD, show_lines=True, pad_edge=False)
-    table.add_column("Rule", no_wrap=True)
-    table.add_column("Severity", no_wrap=True)
-    table.add_column("Fix", no_wrap=True)
-    table.add_column("When it fires / what you see", ratio=1)
+    """One block per rule, laid out for 80 columns: id, severity and fix class; when it fires; what you see; the
+    remediation; the documentation URL whole on its own line (never wrapped by us, so it can be clicked or
+    copied; a terminal hyperlink where the terminal supports them)."""
     for rule in rules:
         severity = Severity(rule.severity)
-        table.add_row(Text(rule.id), Text(severity.value, style=SEVERITY_STYLE[severity]), Text(rule.fix_class),
-                      Group(Text(rule.title), Text.assemble(("Symptom: ", "bold"), rule.symptom),
-                            Text.assemble(("Docs: ", "dim"), rule.url, overflow="fold")))
-    console.print(table)
+        console.print(Text.assemble((rule.id, "bold"), "  ", (severity.value, SEVERITY_STYLE[severity]), "  ",
+                                    (f"fix: {rule.fix_class}", "dim")))
+        body = Table.grid(padding=(0, 0))
+        body.add_column(width=2)
+        body.add_column(ratio=1)
+        for label, text in (("", rule.title), ("What you see: ", rule.symptom), ("Remediation: ", rule.remediation)):
+            body.add_row("", Text.assemble((label, "bold"), text))
+        console.print(body)
+        console.print(Text.assemble("  ", ("Docs: ", "dim"), (rule.url, f"link {rule.url}")), soft_wrap=True)
+        console.print()
 
 
 def readme_with_rules(readme: str, rules: Sequence[Rule]) -> str:

@@ -111,6 +111,7 @@ class RouteResult:
     method: ApiMethod | None = None
     status: int | None = None  # the error's status when not routed
     error: str | None = None  # the error body (or WEBSOCKET_HANDSHAKE_FAILED)
+    stage_path: str | None = None  # the path inside the stage or mapping ("/api/x" of "/prod/api/x"), when one matched
     known: bool = True  # False when the API or domain could not be read
 
 
@@ -609,7 +610,7 @@ def _in_scope(target: _Target, scope: _Scope, path: str, verb: str | None) -> Ro
     api = scope.api
     rest = path[len(scope.api_prefix):] or "/"
     where = f"stage {scope.stage} of {_api_label(api)}"
-    common = dict(api=api, stage=scope.stage, domain=target.domain, mapping=scope.mapping)
+    common = dict(api=api, stage=scope.stage, domain=target.domain, mapping=scope.mapping, stage_path=rest)
     hits = [e for e in _entries(scope)
             if automata.member(e.language, path) and not any(automata.member(x, path) for x in e.exclusions)]
     if api.protocol is ApiProtocol.WEBSOCKET:

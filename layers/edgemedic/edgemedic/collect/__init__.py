@@ -14,7 +14,7 @@ permission and throttling that outlasts botocore's retries raise typed errors in
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..aws import Clients
 from ..errors import AccessError, NotFoundError, ReadError
@@ -44,6 +44,14 @@ _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 # Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
 _NOT_API_SUFFIXES = (".cloudfront.net", ".on.aws", ".amazonaws.com", ".amazonaws.com.cn")
 _CONFIG_READERS = 4
+# progress(what, done, total): "distributions" (total known) and "APIs" (total None), called from this thread.
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def _no_progress(what: str, done: int, total: int | None) -> None:
+    return None
+
+
 # botocore's connection failures (after its retries), as ResourceUnreadable.code names them.
 _CONNECTION_ERRORS = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError",
                                 "ReadTimeoutError", "ProxyConnectionError", "SSLError"})
@@ -55,11 +63,13 @@ def _access_error(problem: ResourceUnreadable, permission: str) -> AccessError:
 
 
 def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
-                        warnings: list[str]) -> list[tuple[dict, dict, str]]:
+                        warnings: list[str], progress: Progress = _no_progress) -> list[tuple[dict, dict, str]]:
     """(summary, config, etag) for each distribution to scan."""
     found: list[tuple[dict, dict, str]] = []
     if distribution_ids:
-        for dist_id in dict.fromkeys(distribution_ids):
+        wanted = list(dict.fromkeys(distribution_ids))
+        for done, dist_id in enumerate(wanted, 1):
+            progress("distributions", done, len(wanted))
             try:
                 answer = call(f"distribution {dist_id}", cloudfront.get_distribution, Id=dist_id)
             except ResourceUnreadable as problem:
@@ -93,7 +103,8 @@ def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
     # One GetDistributionConfig per distribution: a few in flight at once hide the round trips (botocore clients
     # are thread-safe); results keep ListDistributions' order.
     with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
-        for result in pool.map(read, summaries):
+        for done, result in enumerate(pool.map(read, summaries), 1):
+            progress("distributions", done, len(summaries))
             if isinstance(result, str):
                 warnings.append(result)
             else:
@@ -129,7 +140,8 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-            probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False) -> Inventory:
+            probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False,
+            progress: Progress = _no_progress) -> Inventory:
     """Read everything the rules need. See the module docstring for what is read and how failures are kept.
 
     Custom domains are listed in ``regions``, the regions of ``execute-api`` origins and the configured region;
@@ -137,7 +149,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     region, in parallel)."""
     warnings: list[str] = []
     cloudfront = clients.cloudfront()
-    raw = _read_distributions(cloudfront, distribution_ids, warnings)
+    raw = _read_distributions(cloudfront, distribution_ids, warnings, progress)
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
@@ -179,6 +191,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                 continue
             if target.via == "execute-api" and target.api_id:
                 apigw.api(target.region, target.api_id)
+                progress("APIs", len(apigw.apis), None)
                 continue
             domain = apigw.domains(target.region).get((target.domain_name or "").lower())
             if domain is None:
@@ -193,6 +206,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                 continue
             for api_id in domain.routed_api_ids:
                 apigw.api(domain.region, api_id)
+                progress("APIs", len(apigw.apis), None)
 
     lbs = LoadBalancerReader(clients)
     if lb_names:

@@ -6,17 +6,20 @@ that is gone only makes that one resource :class:`~edgemedic.model.Unreadable`.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterator, TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
 )
 
-from ..errors import CredentialsError, ThrottledError
+from ..errors import CredentialsError, EndpointTimeoutError, ThrottledError
 from ..model import Unreadable
 
 T = TypeVar("T")
@@ -59,8 +62,10 @@ class ResourceUnreadable(Exception):
 
 
 def error_code(error: ClientError) -> tuple[str, str]:
+    """(code, message); an answer without an AWS error body (an HTML page) gets its HTTP status as the code."""
     info = error.response.get("Error", {})
-    return str(info.get("Code", "Unknown")), str(info.get("Message", ""))
+    code = str(info.get("Code") or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "Unknown")
+    return code, str(info.get("Message", ""))
 
 
 def call(what: str, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -68,7 +73,7 @@ def call(what: str, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -
     try:
         return operation(*args, **kwargs)
     except ClientError as error:
-        raise _translate(what, error) from error
+        raise _translate(what, error, _endpoint(operation)) from error
     except (NoCredentialsError, PartialCredentialsError) as error:
         raise CredentialsError(
             f"no usable AWS credentials while reading {what}: {error}. Configure a profile or environment "
@@ -76,8 +81,29 @@ def call(what: str, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -
         ) from error
     except NoRegionError as error:
         raise CredentialsError(f"no AWS region configured while reading {what}: set AWS_REGION") from error
+    except (ConnectTimeoutError, ReadTimeoutError) as error:
+        # An endpoint that does not answer would not answer the next call either: stop the scan, say where.
+        raise _timeout(what, error, operation) from error
     except BotoCoreError as error:  # connection failures after botocore's retries
         raise ResourceUnreadable(what, type(error).__name__, str(error)) from error
+
+
+def _timeout(what: str, error: Exception, operation: Any) -> EndpointTimeoutError:
+    endpoint = getattr(error, "kwargs", {}).get("endpoint_url") or _endpoint(operation) or "the AWS endpoint"
+    config = getattr(getattr(getattr(operation, "__self__", None), "meta", None), "config", None)
+    retries = getattr(config, "retries", None) or {}
+    # botocore's max_attempts counts the retries after the first try; total_max_attempts counts them all
+    attempts = retries.get("total_max_attempts") or (retries["max_attempts"] + 1 if "max_attempts" in retries
+                                                     else None)
+    if isinstance(error, ConnectTimeoutError):
+        limit, happened = getattr(config, "connect_timeout", None), "accepted no connection"
+    else:
+        limit, happened = getattr(config, "read_timeout", None), "gave no answer"
+    within = f" within {limit:g} s" if isinstance(limit, (int, float)) else ""
+    tries = f" on each of {attempts} attempts" if attempts else ""
+    return EndpointTimeoutError(
+        f"{endpoint} {happened}{within}{tries} while reading {what}: check the network, a proxy (HTTPS_PROXY) "
+        "and AWS_ENDPOINT_URL; --connect-timeout and --read-timeout set the limits")
 
 
 def paginate(what: str, client: Any, operation: str, result_key: str, /, **kwargs: Any) -> Iterator[dict]:
@@ -89,14 +115,41 @@ def paginate(what: str, client: Any, operation: str, result_key: str, /, **kwarg
             page = call(what, next, iterator)
         except StopIteration:
             return
+        except ResourceUnreadable as error:
+            if error.code.startswith("HTTP ") and error.__cause__ is not None:  # say which endpoint answered
+                raise _translate(what, error.__cause__, client.meta.endpoint_url) from error.__cause__
+            raise
+        except EndpointTimeoutError as error:
+            raise _timeout(what, error.__cause__, getattr(client, operation)) from error.__cause__
         for part in result_key.split("."):  # e.g. "DistributionList.Items"
             page = page.get(part) or {}
         yield from page or []
 
 
-def _translate(what: str, error: ClientError) -> Exception:
+def _endpoint(operation: Any) -> str | None:
+    """The endpoint URL of the client a bound operation belongs to (``client.get_rest_apis``)."""
+    meta = getattr(getattr(operation, "__self__", None), "meta", None)
+    return getattr(meta, "endpoint_url", None)
+
+
+def not_aws_answer(code: str, message: str, endpoint: str | None, operation: str) -> str | None:
+    """For an answer that carried no AWS error (an HTTP status as the code, often an HTML page): one line saying
+    which endpoint answered and what to check. None for AWS's own errors."""
+    if not code.isdigit():
+        return None
+    where = endpoint or "the endpoint"
+    page = " with an HTML page" if "<html" in message.lower() or "<!doctype" in message.lower() else ""
+    return (f"{where} answered HTTP {code}{page} to {operation}, not an AWS API answer: check AWS_ENDPOINT_URL "
+            "(a proxy or a wrong URL?) and that the service exists in that region")
+
+
+def _translate(what: str, error: ClientError, endpoint: str | None = None) -> Exception:
     code, message = error_code(error)
-    operation = getattr(error, "operation_name", "?")
+    # CloudFront's operations carry their API version (ListDistributions2020_05_31): people know the plain name
+    operation = re.sub(r"\d{4}_\d{2}_\d{2}$", "", getattr(error, "operation_name", "?"))
+    odd = not_aws_answer(code, message, endpoint, operation)
+    if odd is not None:
+        return ResourceUnreadable(what, f"HTTP {code}", odd)
     if code in THROTTLE_CODES:
         attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         return ThrottledError(

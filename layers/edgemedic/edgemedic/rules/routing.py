@@ -21,7 +21,7 @@ from typing import Iterator
 from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
 from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
-from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, reachable, route
+from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, RouteResult, reachable, route
 from .common import ApiBehavior, api_behaviors, approve, behaviors_of, finding, manual
 
 def may_rewrite_path(behavior: Behavior) -> bool:
@@ -42,8 +42,20 @@ def _candidate_origin_paths(origin: Origin, inv: Inventory, reach: Reachability)
     return [c for c in dict.fromkeys(candidates) if c != reach.origin_path]
 
 
+def _resources_option(result: RouteResult | None, api_path: str) -> str | None:
+    """Option (3) of the ticket: the resource the API needs, as API Gateway addresses it inside the stage (a REST
+    or HTTP API routes the path after the stage or mapping prefix: /api/x of /prod/api/x). None for WebSocket APIs,
+    which answer only at the stage itself, and when no stage matched (then a resource would not help)."""
+    if result is None or result.api is None or result.api.protocol is ApiProtocol.WEBSOCKET \
+            or result.stage_path is None:
+        return None
+    kind = "resources" if result.api.protocol is ApiProtocol.REST else "routes"
+    return (f"{kind} in stage {result.stage} of the API for the path it routes after the stage or mapping prefix, "
+            f"e.g. {result.stage_path} (CloudFront sends {api_path})")
+
+
 def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv: Inventory,
-                     reach: Reachability, example: str) -> Fix:
+                     reach: Reachability, example: str, result: RouteResult | None = None) -> Fix:
     """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
     siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
     working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
@@ -66,9 +78,10 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
         + "".join(f"; OriginPath {c or '(empty)'} would break behavior(s) {', '.join(b)}" for c, b in partial),
         f"a CloudFront Function (viewer request) on {behavior.path_pattern} that strips the prefix the API does not "
         "know",
-        f"resources (routes) in the API under the path CloudFront sends, e.g. {reach.origin_path}{example}",
+        _resources_option(result, f"{reach.origin_path}{example}"),
         "a custom domain base path mapping that matches the path CloudFront sends",
     ]
+    options = [o for o in options if o]
     ticket = (f"Behavior {behavior.path_pattern} of distribution {dist.id} sends {reach.origin_path}{example} to "
               f"{reach.api_host}, which routes it nowhere. Options: " + "; ".join(f"({i}) {o}" for i, o in
                                                                                    enumerate(options, 1)) + ".")
@@ -102,7 +115,7 @@ def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Findin
             symptom = f"A WebSocket connection to {example} fails its handshake ({result.explanation})"
         else:
             symptom = f"GET {example} returns {result.status} {result.error}"
-        fix = _origin_path_fix(dist, behavior, origin, inv, reach, example)
+        fix = _origin_path_fix(dist, behavior, origin, inv, reach, example, result)
         apis = sorted({f"{e.api.protocol.value} API {e.api.id}" for e in ab.apis.entries})
         evidence = [
             f"OriginPath of origin {origin.id}: {reach.origin_path or '(empty)'}",
