@@ -308,9 +308,12 @@ def test_each_api_and_policy_is_read_once_for_three_distributions(world, emu, cf
     assert calls[("cloudfront", "GetOriginRequestPolicy")] == 1
     for operation in ("GetStages", "GetResources", "GetAuthorizers"):
         assert calls[("apigateway", operation)] == 1, operation
-    # The REST API once; the HTTP and WebSocket APIs: one GetRestApi NotFound each, then v2.
-    assert calls[("apigateway", "GetRestApi")] == 3
-    assert calls[("apigatewayv2", "GetApi")] == 2
+    # The APIs are listed once per region (the listing says which kind each is): no API is got by id, and no
+    # HTTP or WebSocket API is first tried as a REST API.
+    assert calls[("apigateway", "GetRestApis")] == 1
+    assert calls[("apigatewayv2", "GetApis")] == 1
+    assert calls[("apigateway", "GetRestApi")] == 0
+    assert calls[("apigatewayv2", "GetApi")] == 0
     assert calls[("apigatewayv2", "GetRoutes")] == 2
     assert calls[("apigatewayv2", "GetAuthorizer")] == 1
     # Custom domains: the region asked for, and the configured region (us-east-1 here), once each.

@@ -1,19 +1,22 @@
 """boto3 clients for edgemedic, created on demand from one session (nothing happens at import time).
 
 Retries use botocore's ``standard`` mode (exponential backoff with jitter on Throttling and 5xx), so throttling
-is retried by the library made for it; edgemedic turns what is left into a ``ThrottledError``.
+is retried by the library made for it; edgemedic turns what is left into a ``ThrottledError``. API Gateway's
+clients use the ``adaptive`` mode (standard plus a client-side rate limiter that slows down when throttled), as its
+control plane throttles at a few requests per second and its APIs are read by several threads at once.
 CloudFront's control plane is global and lives in us-east-1. ``AWS_ENDPOINT_URL`` is honoured by botocore itself.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:  # boto3 is imported when the first session or client is made (~100 ms), not with this module
+    import boto3
 
 CLOUDFRONT_REGION = "us-east-1"
 DEFAULT_MAX_ATTEMPTS = 5
+ADAPTIVE_RETRY_SERVICES = frozenset({"apigateway", "apigatewayv2"})
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Clients:
     @classmethod
     def from_environment(cls, profile: str | None = None, region: str | None = None, **limits: Any) -> "Clients":
         """``limits``: ``connect_timeout``, ``read_timeout`` (seconds), ``max_attempts`` (botocore's: retries after the first try)."""
+        import boto3.session
+
         return cls(boto3.session.Session(profile_name=profile, region_name=region), **limits)
 
     @property
@@ -40,8 +45,11 @@ class Clients:
         region = region or self.default_region
         key = (service, region)
         if key not in self._cache:
+            from botocore.config import Config
+
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.max_attempts},
+                retries={"mode": "adaptive" if service in ADAPTIVE_RETRY_SERVICES else "standard",
+                         "max_attempts": self.max_attempts},
                 user_agent_extra=self.user_agent_extra,
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,

@@ -23,12 +23,16 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
-from . import report
 from .errors import CredentialsError, EdgemedicError, NotFoundError
-from .findings import Finding, FixClass, Severity
+from .lazy import lazy_module
+
+# Imported on first use: `--help` and usage errors need neither rich nor the model (issue 14: start-up).
+report = lazy_module("edgemedic.report")
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from .findings import Finding, FixClass
 
     from .act.apply import ApplyResult
     from .aws import Clients
@@ -37,8 +41,8 @@ if TYPE_CHECKING:
 
 PROG = "edgemedic"
 FAIL_ON_NEVER = "never"
-FIX_CLASSES = {"auto": frozenset({FixClass.AUTO}), "approve": frozenset({FixClass.APPROVE})}
-ALL_CLASSES = frozenset(FixClass)
+FIX_CLASS_NAMES = ("auto", "approve")  # the FixClass values `fix --class` takes
+SEVERITY_NAMES = ("critical", "high", "medium", "low")  # the Severity values, most severe first
 # What a person at a terminal expects: a few seconds to connect, a bounded wait for an answer, three tries in all
 # (botocore's standard retry mode: exponential backoff with jitter).
 CONNECT_TIMEOUT, READ_TIMEOUT, MAX_ATTEMPTS = 3.0, 10.0, 3
@@ -67,6 +71,14 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------------- the parser
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version is looked up only when asked for (importlib.metadata is not free)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"{PROG} {report.version()}", file=sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: the credential chain)")
@@ -82,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, parents=[common], description=(
         "Finds and heals misconfigurations of CloudFront in front of API Gateway."))
-    parser.add_argument("--version", action="version", version=f"{PROG} {report.version()}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show program's version number and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scope = argparse.ArgumentParser(add_help=False)
@@ -99,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports; "
                            "html: one self-contained page with a diagram per distribution (use with --output)")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
-    scan.add_argument("--fail-on", choices=(*[s.value for s in report.SEVERITIES], FAIL_ON_NEVER),
-                      default=Severity.LOW.value,
+    scan.add_argument("--fail-on", choices=(*SEVERITY_NAMES, FAIL_ON_NEVER), default="low",
                       help="exit 1 when a finding is at least this severe (default: low; 'never' always exits 0)")
     scan.add_argument("--probe", action="store_true",
                       help="also open a TLS connection to custom origins to check their certificates")
@@ -118,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
                                           "(asks first unless --yes).")
-    fix.add_argument("--class", dest="fix_class", choices=tuple(FIX_CLASSES), default="auto",
+    fix.add_argument("--class", dest="fix_class", choices=FIX_CLASS_NAMES, default="auto",
                      help="auto: safe fixes (default); approve: patches a person should say yes to")
     fix.add_argument("--dry-run", action="store_true", help="show the plans, send nothing")
     fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
@@ -161,11 +173,15 @@ class ScanResult:
     findings: list[Finding]
     warnings: list[str]
 
+    _by_id: "dict[str, Distribution] | None" = dataclasses.field(default=None, init=False, repr=False,
+                                                                 compare=False)
+
     def distribution(self, distribution_id: str) -> "Distribution | None":
-        for dist in self.inventory.distributions:
-            if dist.id == distribution_id:
-                return dist
-        return None
+        if self._by_id is None:  # an index, built on first use: one look-up per finding, not a search
+            self._by_id = {}
+            for dist in self.inventory.distributions:
+                self._by_id.setdefault(dist.id, dist)
+        return self._by_id.get(distribution_id)
 
 
 def make_clients(args: argparse.Namespace) -> "Clients":
@@ -246,14 +262,20 @@ class ScanProgress:
 
 
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
-             probe: bool = False, probe_timeout: float = 3.0, progress: "ScanProgress | None" = None) -> ScanResult:
-    """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings."""
+             probe: bool = False, probe_timeout: float = 3.0, progress: "ScanProgress | None" = None,
+             summaries: bool = True) -> ScanResult:
+    """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings.
+
+    A scan of the whole account takes the distributions from the ListDistributions pages (no config read per
+    distribution): what writes (``fix``) reads the config and ETag again before planning, and the json output
+    reads the configs of the distributions it shows diffs for (:func:`finding_diffs`). ``summaries=False`` reads
+    every config (for callers that plan on the scanned distributions themselves, like the demo)."""
     from . import collect, engine
 
     # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
     try:
         inv = collect.collect(clients, regions=regions, distribution_ids=distribution_ids, probe=probe,
-                              probe_timeout=probe_timeout, discover_regions=not regions,
+                              probe_timeout=probe_timeout, discover_regions=not regions, from_summaries=summaries,
                               **({"progress": progress} if progress else {}))
     finally:
         if progress is not None:
@@ -280,22 +302,47 @@ def regions_read(result: ScanResult, asked: Sequence[str] = ()) -> set[str]:
     return set(asked) | found
 
 
-def finding_diffs(result: ScanResult) -> tuple[dict[report.FindingKey, str | None], list[str]]:
-    """Each auto/approve finding's own plan diff (what fixing only it would change)."""
-    from . import plan
+def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
+                  ) -> tuple[dict[report.FindingKey, str | None], list[str]]:
+    """Each auto/approve finding's own plan diff (what fixing only it would change).
+
+    One planner per distribution: its config is shaped, hashed and rendered once and shared by its findings. A
+    distribution taken from its ListDistributions summary has no CallerReference, DefaultRootObject or Logging:
+    its whole config is read first (only for distributions with such findings), so the diff is the one ``fix``
+    shows."""
+    from . import collect, plan
+    from .findings import FixClass
 
     diffs: dict[report.FindingKey, str | None] = {}
     problems: list[str] = []
-    for finding in result.findings:
-        dist = result.distribution(finding.distribution)
-        if dist is None or not finding.fix.changes:
+    wanted = [f for f in result.findings if f.fix.changes]
+    partial = {f.distribution for f in wanted if (d := result.distribution(f.distribution)) is not None
+               and not collect.has_full_config(d)}
+    configs = collect.read_configs(clients, sorted(partial)) if partial and clients is not None else {}
+    planners: dict[str, plan.Planner | str] = {}
+    for finding in wanted:
+        planner = planners.get(finding.distribution)
+        if planner is None:
+            dist = result.distribution(finding.distribution)
+            if dist is None:
+                continue
+            full = configs.get(dist.id)
+            if isinstance(full, str):
+                planner = f"its config could not be read: {full}"
+            elif full is not None:
+                planner = plan.Planner(dist.id, full[0], full[1], plan.custom_policy_names(dist))
+            elif collect.has_full_config(dist):
+                planner = plan.Planner.for_distribution(dist)
+            else:
+                planner = "its config was not read"
+            planners[finding.distribution] = planner
+        if isinstance(planner, str):
+            problems.append(f"no diff for {finding.rule} on {finding.distribution}: {planner}")
             continue
         try:
-            built = plan.build_plan(dist, [finding], classes=ALL_CLASSES)
+            diffs[finding.key] = planner.diff([finding], classes=frozenset(FixClass))
         except EdgemedicError as exc:
             problems.append(f"no diff for {finding.rule} on {finding.distribution}: {_one_line(exc)}")
-            continue
-        diffs[finding.key] = built.diff if built is not None else None
     return diffs, problems
 
 
@@ -305,7 +352,7 @@ def html_report(clients: "Clients", result: ScanResult, warnings: list[str], reg
     from . import trace as tracing
     from .rules import RULES
 
-    diffs, problems = finding_diffs(result)
+    diffs, problems = finding_diffs(result, clients)
     traces: dict[report.FindingKey, str] = {}
     resolver = collect.PolicyResolver(clients.cloudfront())
     for dist in result.inventory.distributions:
@@ -475,7 +522,7 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
     out: TextIO
     with _output(args.output) as out:
         if args.format == "json":
-            diffs, problems = finding_diffs(result)
+            diffs, problems = finding_diffs(result, clients)
             out.write(report.render_json(result.findings, [*warnings, *problems], diffs,
                                          metadata=report.scan_metadata(result.inventory.distributions,
                                                                        regions_read(result, args.regions))))
@@ -491,6 +538,8 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
     if args.fail_on == FAIL_ON_NEVER:
         return 0
+    from .findings import Severity
+
     threshold = Severity(args.fail_on)
     return 1 if any(f.severity.at_least(threshold) for f in result.findings) else 0
 
@@ -501,7 +550,9 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
         raise UsageError("not asking for confirmation without a terminal: pass --yes to apply, "
                          "or --dry-run to only show the plans")
     clients = clients or make_clients(args)
-    classes = FIX_CLASSES[args.fix_class]
+    from .findings import FixClass
+
+    classes = frozenset({FixClass(args.fix_class)})
     console = report.make_console()
     scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions,
                     progress=ScanProgress.for_args(args))

