@@ -192,3 +192,20 @@ def test_origin_group_of_non_api_origins_is_not_an_api_behavior():
     dist = distribution(origins=[s3_origin("site"), s3_origin("site2", "site2")],
                         behaviors=[behavior("*", "site-failover", orp=p.ALL_VIEWER)], groups=(group,))
     assert engine.evaluate(dist, inventory(dist)) == []
+
+
+# --------------------------------------------------------------------------------------------- fixes that uncover
+
+
+def test_origin_path_fix_never_breaks_a_behavior_that_reaches_the_origin_through_a_group():
+    """/api/* reaches origin api as the primary of an origin group and routes (OriginPath /prod). The default
+    behavior to api routes nowhere; OriginPath (empty) would route it but break /api/*: a ticket, not a patch."""
+    resources = {"/api/items": ["POST"], "/api/{proxy+}": ["GET"]}
+    dist = distribution(
+        origins=[api_origin("api", API, path="/prod"), api_origin("api-dr", API2, "us-west-2", path="/prod")],
+        behaviors=[behavior("/api/*", "api-failover", orp=AEHH, methods=("GET", "HEAD", "OPTIONS")),
+                   behavior("*", "api", orp=AEHH)], groups=(GROUP,))
+    [unroutable] = [f for f in engine.evaluate(dist, inventory(dist, apis=_group_apis(resources)))
+                    if f.rule == "apigw-path-unroutable"]
+    assert (unroutable.behavior, unroutable.fix.fix_class, unroutable.fix.changes) == ("*", FixClass.MANUAL, ())
+    assert "OriginPath (empty) would break behavior(s) /api/*" in unroutable.fix.ticket

@@ -22,7 +22,7 @@ from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
 from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
 from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, RouteResult, reachable, route
-from .common import ApiBehavior, api_behaviors, approve, behaviors_of, finding, manual
+from .common import ApiBehavior, api_behaviors, approve, finding, manual, targets
 
 def may_rewrite_path(behavior: Behavior) -> bool:
     """Whether code at the edge can change the path between the viewer and the origin."""
@@ -57,7 +57,9 @@ def _resources_option(result: RouteResult | None, api_path: str) -> str | None:
 def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv: Inventory,
                      reach: Reachability, example: str, result: RouteResult | None = None) -> Fix:
     """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
-    siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
+    # Every other behavior whose requests reach this origin, directly or as a member of an origin group.
+    siblings = [b for b in dist.behaviors if b != behavior and not may_rewrite_path(b)
+                and any(o.id == origin.id for o, _ in targets(dist, b))]
     working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
     fits, partial = [], []
     for candidate in _candidate_origin_paths(origin, inv, reach):
