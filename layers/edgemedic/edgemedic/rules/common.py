@@ -247,6 +247,17 @@ def authorization_needed(dist: Distribution, ab: "ApiBehavior", inv: Inventory) 
     reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
     if not reach.known:
         return True
+    if not reach.reaches:
+        # Nothing routes yet. The methods that matter are those the path fix reaches (apigw-path-unroutable's
+        # OriginPath, applied in the same plan or the next one); without one, what a later fix reaches is unknown.
+        from .routing import proposed_origin_path  # late: routing imports this module
+
+        path = proposed_origin_path(dist, ab, inv)
+        if path is None:
+            return True
+        reach = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+        if not reach.known or not reach.reaches:
+            return True
     return any(needs_authorization_header(r.api, r.method) is not False for r in reach.reaches)
 
 

@@ -35,7 +35,7 @@ from .routing import proposed_origin_path
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
+def reach_with_path_fix(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
     """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
     paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
     reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
@@ -107,7 +107,7 @@ def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Fi
         forwarding = forwarding_of(behavior)
         if forwarding.unknown:
             continue
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         hits: list[tuple[Reach, list[str]]] = []
@@ -148,7 +148,7 @@ def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]
         forwarding = forwarding_of(behavior)
         if forwarding.unknown or forwarding.any_query_strings:
             continue
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         hits = [r for r in reach.reaches if r.api.protocol is ApiProtocol.REST and r.method.query_parameters]
@@ -226,7 +226,7 @@ def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Findin
     """The behavior's AllowedMethods lack a method the API implements under its paths."""
     for ab in api_behaviors(dist, inv, rule="apigw-methods-blocked"):
         behavior = ab.behavior
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         needed = _needed_methods(reach.reaches)
@@ -269,7 +269,7 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
     """Methods under the behavior use AWS_IAM and no alias is a custom domain mapped to the API."""
     for ab in api_behaviors(dist, inv, rule="apigw-iam-host-mismatch"):
         behavior = ab.behavior
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None or reach.host_intent is not None:
             continue
         hits = [r for r in reach.reaches if r.method.authorization_type == "AWS_IAM"]
