@@ -5,7 +5,9 @@
 
 moto runs as ``moto.server.ThreadedMotoServer`` on 127.0.0.1 (real HTTP, so botocore's whole stack is timed), in
 this process: its CPU time is part of the wall time measured. Only managed policies are used, so CloudFront policy
-APIs (which moto lacks) are never needed.
+APIs (which moto lacks) are never needed. Every fifth distribution has a Lambda function URL origin (10 URLs among
+50 functions); ListFunctionUrlConfigs, which moto lacks, is answered by the project's emulator hook
+(``edgemedic.emulator.FunctionUrlLister``) from the server's GetFunctionUrlConfig.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from edgemedic.aws import Clients  # noqa: E402
 from edgemedic.collect import collect  # noqa: E402
 
 REGION = "us-east-1"
+FUNCTIONS, FUNCTION_URLS = 50, 10  # in REGION; every fifth distribution has a function URL origin
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 
@@ -76,9 +79,14 @@ class Server:
 
 
 def counted_clients(counter: Counter) -> Clients:
+    """Clients whose calls are counted once each (after-call also sees the answers of the emulator hook)."""
+    from edgemedic.emulator import FunctionUrlLister
+
     session = boto3.session.Session(region_name=REGION)
+    plain = boto3.session.Session(region_name=REGION)  # the hook's own calls are not counted
+    FunctionUrlLister(lambda region: plain.client("lambda", region_name=region)).install(session.events)
     session.events.register(
-        "before-call", lambda model, **_: counter.update([(model.service_model.service_name, model.name)]))
+        "after-call", lambda model, **_: counter.update([(model.service_model.service_name, model.name)]))
     return Clients(session)
 
 
@@ -109,14 +117,19 @@ _API_BEHAVIORS = (
 )
 
 
-def distribution_config(n: int, api_domains: list[tuple[str, str]], behaviors: int) -> dict:
+def distribution_config(n: int, api_domains: list[tuple[str, str]], behaviors: int,
+                        function_url: str | None = None) -> dict:
     origins = [_origin(f"api{k}", domain, path) for k, (domain, path) in enumerate(api_domains)]
+    if function_url:
+        origins.append(_origin("fn", function_url))
     origins.append({"Id": "site", "DomainName": f"site-{n}.s3.amazonaws.com", "OriginPath": "",
                     "S3OriginConfig": {"OriginAccessIdentity": ""}})
     extra = []
     for b in range(behaviors - 1):
         cache, orp, methods = _API_BEHAVIORS[(n + b) % len(_API_BEHAVIORS)]
         extra.append(_behavior(f"api{b % len(api_domains)}", f"/svc{b}/*", cache, orp, methods))
+    if function_url and extra:  # the last behavior goes to the function URL instead
+        extra[-1] = _behavior("fn", "/fn/*", policies.CACHING_DISABLED, policies.ALL_VIEWER, ALL_METHODS)
     return {
         "CallerReference": f"bench-{n}", "Comment": f"bench {n}", "Enabled": True,
         "Aliases": {"Quantity": 1, "Items": [f"www{n}.bench.example.com"]},
@@ -150,7 +163,32 @@ def create_http_api(clients: Clients, n: int) -> str:
     return api
 
 
-def populate(clients: Clients, distributions: int, apis: int, behaviors: int) -> list[str]:
+def create_function_urls(clients: Clients) -> list[str]:
+    """FUNCTIONS functions in REGION, the first FUNCTION_URLS with a function URL; returns the URL domains."""
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    role = clients.client("iam").create_role(RoleName="bench-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = clients.client("lambda", REGION)
+    domains = []
+    for n in range(FUNCTIONS):
+        lam.create_function(FunctionName=f"bench-fn-{n}", Runtime="python3.12", Role=role, Handler="app.handler",
+                            Code={"ZipFile": code.getvalue()}, Timeout=3 + n)
+        if n < FUNCTION_URLS:
+            url = lam.create_function_url_config(FunctionName=f"bench-fn-{n}", AuthType="NONE")["FunctionUrl"]
+            domains.append(url.removeprefix("https://").rstrip("/"))
+    return domains
+
+
+def populate(clients: Clients, distributions: int, apis: int, behaviors: int, *,
+             function_urls: bool = False) -> list[str]:
+    """The account; with ``function_urls`` every fifth distribution also has a function URL origin (moto's server
+    answers ListFunctionUrlConfigs only through the hook ``counted_clients`` installs, so compare.py leaves them out).
+    """
+    urls = create_function_urls(clients) if function_urls else []
     domains: list[tuple[str, str]] = []
     for n in range(apis):
         if n % 10 == 9:  # a few HTTP APIs, mostly REST
@@ -161,8 +199,9 @@ def populate(clients: Clients, distributions: int, apis: int, behaviors: int) ->
     ids = []
     for n in range(distributions):
         picked = [domains[n % apis], domains[(n * 7 + 3) % apis]]
+        url = urls[(n // 5) % len(urls)] if urls and n % 5 == 0 else None
         ids.append(cloudfront.create_distribution(
-            DistributionConfig=distribution_config(n, picked, behaviors))["Distribution"]["Id"])
+            DistributionConfig=distribution_config(n, picked, behaviors, url))["Distribution"]["Id"])
     return ids
 
 
@@ -199,7 +238,7 @@ def run(small: bool = False) -> Figures:
     with Server():
         setup = Clients(boto3.session.Session(region_name=REGION))
         start = time.perf_counter()
-        populate(setup, distributions, apis, behaviors)
+        populate(setup, distributions, apis, behaviors, function_urls=True)
         figures.setup_s = time.perf_counter() - start
 
         clients = counted_clients(figures.calls)
@@ -208,6 +247,7 @@ def run(small: bool = False) -> Figures:
         figures.collect_s = time.perf_counter() - start
         assert len(inv.distributions) == distributions, (len(inv.distributions), inv.warnings[:3])
         assert len(inv.apis) == apis, (len(inv.apis), inv.warnings[:3])
+        assert len(inv.function_urls) == min(FUNCTION_URLS, -(-distributions // 5)), inv.warnings[:3]
 
         engine = _engine()
         if engine is None:
@@ -230,6 +270,9 @@ def report(figures: Figures) -> str:
         ("collect per distribution (ms)", f"{figures.collect_s / n * 1000:.1f}"),
         ("AWS calls (total)", str(sum(figures.calls.values()))),
         ("AWS calls per distribution", f"{figures.calls_per_distribution:.2f}"),
+        ("Lambda calls (function URL origins)", f"{sum(c for (s, _), c in figures.calls.items() if s == 'lambda')} "
+                                                f"= {sum(c for (s, _), c in figures.calls.items() if s == 'lambda') / n:.2f}"
+                                                " per distribution"),
     ]
     if figures.engine_s is not None:
         rows += [

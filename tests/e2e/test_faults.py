@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
@@ -495,3 +496,207 @@ def test_an_expiry_found_by_the_sweep_is_audited(stack: Stack) -> None:
     [expiry] = [r for r in stack.audit(dist_id) if r["action"] == "decision-expire"]
     assert (expiry["result"], expiry["plan_id"], expiry["actor"]) == ("expired", record.plan_id, "edgemedic-sweep")
     assert expiry["config_hash_before"] == plan.config_hash
+
+
+@contextmanager
+def proposed(edit: Any = None) -> Iterator[tuple[Stack, str, Any, str]]:
+    """A stack with Slack where auto fixes need a person, and a plan proposed after a person's ``edit(stack,
+    distribution id)`` (default: /api/* forwards Host). Yields (stack, distribution id, plan, the approver's click)."""
+    with Emulator() as emu, local.SlackStandIn() as slack:
+        stack = local.start(emu, table=TABLE, slack=slack, approvers=("U024BE7LH",), signing_secret=SIGNING_SECRET,
+                            environ={"MODE_AUTO_FIXES": "approve"})
+        dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+        (edit or (lambda st, d: st.emu.human_edit(d, forward_host)))(stack, dist_id)
+        stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+        [plan] = stack.rt.plans.plans_of(dist_id)
+        yield stack, dist_id, plan, local.button_click(
+            plan.plan_id, user_id="U024BE7LH", user_name="alice", channel=slack.channel,
+            message_ts="1706901961.000200", response_url=slack.response_url("U024BE7LH"))
+
+
+# --------------------------------------------------------------------------------------------- review: records lost
+
+
+def test_an_applied_fix_is_audited_even_when_storing_its_findings_fails(stack: Stack,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """CloudFront took the fix, then DynamoDB throttled the findings write: the message is retried, and its retry
+    finds nothing to do. The change edgemedic made must still have its 'applied' audit record (written first)."""
+    from edgemedic.handlers import store as store_module
+    from edgemedic.plan import config_hash
+
+    dist_id = queued_host_fix(stack)
+    monkeypatch.setattr(store_module.time, "sleep", lambda _: None)
+    real = stack.rt.store.client
+    stack.rt.store.client = Unprocessing(real)
+
+    [answer] = deliver(stack)
+
+    assert len(answer["batchItemFailures"]) == 1, "the findings were not stored: retried"
+    assert stack.updates() == 1
+    stack.rt.store.client = real
+    [again] = deliver(stack)
+    assert again["batchItemFailures"] == []
+    applied = [r for r in stack.audit(dist_id) if r["action"] == "auto-fix" and r["result"] == "applied"]
+    assert len(applied) == 1, results(stack, dist_id)
+    assert applied[0]["config_hash_after"] == config_hash(stack.config(dist_id))
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_an_approval_the_apply_queue_did_not_take_can_be_clicked_again(powertools: None, lost: str) -> None:
+    """SQS refused the approved plan (or took it and its answer was lost): Slack is answered with an error and the
+    plan is pending again, so the approver's next click applies it (not 'already approved' with nothing ever
+    applied, nor a second message SQS drops as a duplicate of the first)."""
+    with proposed() as (stack, dist_id, plan, body):
+        sqs = stack.clients.client("sqs")
+        dedup_ids: list[str] = []
+        sqs.meta.events.register("before-parameter-build.sqs.SendMessage",
+                                 lambda params, **_: dedup_ids.append(params["MessageDeduplicationId"]))
+        if lost == "request":
+            fail(sqs, "SendMessage", "KMS.ThrottlingException", 400)
+        else:
+            def timeout(**_: Any) -> None:
+                from botocore.exceptions import ReadTimeoutError
+
+                raise ReadTimeoutError(endpoint_url=stack.queue_url)
+
+            sqs.meta.events.register("after-call.sqs.SendMessage", timeout, unique_id="lost-answer")
+
+        answer = stack.approve(body)
+
+        assert answer["statusCode"] == 503
+        assert stack.rt.plans.get(plan.plan_id).status == "pending"
+        heal(sqs, "SendMessage")
+        sqs.meta.events.unregister("after-call.sqs.SendMessage", unique_id="lost-answer")
+        stack.drain()  # the message SQS did take (lost answer) finds the plan pending: nothing happens
+        assert stack.rt.plans.get(plan.plan_id).status == "pending" and stack.updates() == 0
+        assert stack.approve(body)["statusCode"] == 200
+        # SQS drops a FIFO message whose deduplication id it saw in the last five minutes, consumed or not (moto
+        # forgets it once the message is deleted): the second approval must not reuse the first one's id.
+        assert len(dedup_ids) == 2 and dedup_ids[0] != dedup_ids[1]
+        stack.drain()
+        assert stack.rt.plans.get(plan.plan_id).status == "applied"
+        assert stack.updates() == 1
+
+
+def test_an_applied_approval_keeps_its_audit_record_when_the_first_write_fails(powertools: None) -> None:
+    """DynamoDB refused the 'approved-fix applied' record after CloudFront took the plan: the message is retried
+    and its retry writes the record (once), instead of the run being reported done without it."""
+    with proposed() as (stack, dist_id, plan, body):
+        assert stack.approve(body)["statusCode"] == 200
+        store = stack.rt.store
+        real, refused = store.audit, []
+
+        def audit(**record: Any) -> dict:
+            if record.get("action") == "approved-fix" and record.get("result") == "applied" and not refused:
+                refused.append(record)
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"},
+                                   "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+            return real(**record)
+
+        store.audit = audit
+        answers = deliver(stack) + deliver(stack)
+
+        assert refused and [len(a["batchItemFailures"]) for a in answers] == [1, 0]
+        assert stack.rt.plans.get(plan.plan_id).status == "applied"
+        assert stack.updates() == 1
+        applied = [r for r in stack.audit(dist_id) if (r["action"], r["result"]) == ("approved-fix", "applied")]
+        assert len(applied) == 1 and applied[0]["actor"] == "slack:U024BE7LH"
+
+
+# --------------------------------------------------------------------------------------------- review: skipped reads
+
+
+def test_a_distribution_listed_but_unreadable_fails_the_sweep_even_before_it_is_indexed(stack: Stack) -> None:
+    """Known only from an event (the sweep's index has not seen it yet): its config read failing must still fail
+    the run (retried, alarmed), not let the sweep report every distribution read."""
+    dist_id = queued_host_fix(stack)
+    assert dist_id not in stack.rt.store.indexed_distributions()
+    before = kept(stack, dist_id)
+    fail(stack.clients.cloudfront(), "GetDistributionConfig", "InternalError", 500)
+
+    with pytest.raises(ReadFailedError, match=dist_id):
+        stack.sweep()
+
+    assert kept(stack, dist_id) == before
+    assert results(stack, dist_id)[-1] == "read-failed"
+    assert dist_id in stack.rt.store.indexed_distributions(), "the next sweep checks it again"
+
+
+def test_an_api_event_is_retried_when_a_distribution_that_may_reach_the_api_could_not_be_read(stack: Stack) -> None:
+    """No index yet: the event reads every distribution to find those behind the API. One it could not read may
+    be one of them, so the event is retried instead of audited 'no distribution reaches what changed'."""
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    api_id = catalog_api(stack)
+    fail(stack.clients.cloudfront(), "GetDistributionConfig", "InternalError", 500)
+
+    with pytest.raises(ReadFailedError, match=dist_id):
+        stack.evaluate(load_event("apigateway-delete-resource.json", restApiId=api_id, resourceId="abc123"))
+
+    assert "no-distribution" not in results(stack, None)
+
+
+def custom_cache_policy(stack: Stack, dist_id: str) -> None:
+    """A person's edit: /api/* forwards Host and uses a custom cache policy (read with GetCachePolicy)."""
+    policy_id = stack.clients.cloudfront().create_cache_policy(CachePolicyConfig={
+        "Name": "api-no-cache", "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0,
+        "ParametersInCacheKeyAndForwardedToOrigin": {
+            "EnableAcceptEncodingGzip": False, "EnableAcceptEncodingBrotli": False,
+            "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
+            "QueryStringsConfig": {"QueryStringBehavior": "none"}}})["CachePolicy"]["Id"]
+
+    def edit(config: dict) -> None:
+        forward_host(config)
+        next(b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*")["CachePolicyId"] = policy_id
+
+    stack.emu.human_edit(dist_id, edit)
+
+
+def fail_policy_reads_after_the_first(stack: Stack) -> list[int]:
+    """GetCachePolicy answers once more (the apply function's collect), then 500s."""
+    reads = [0]
+
+    def answer(**_: Any) -> None:
+        reads[0] += 1
+        if reads[0] > 1:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
+
+    stack.clients.cloudfront().meta.events.register("before-call.cloudfront.GetCachePolicy", answer)
+    return reads
+
+
+def test_a_policy_read_failing_as_the_auto_fix_is_planned_applies_and_closes_nothing(stack: Stack) -> None:
+    """The apply function re-reads the policies as it plans. One it then cannot read made the fix planned on half
+    a read, applied, 'verified', and the distribution's findings deleted from the store. Now: nothing is sent,
+    the findings stay as they were, the message is retried."""
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    custom_cache_policy(stack, dist_id)
+    stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+    before = kept(stack, dist_id)
+    assert [r["rule"] for r in before.values()] == ["apigw-host-forwarded"]
+    reads = fail_policy_reads_after_the_first(stack)
+
+    [answer] = deliver(stack)
+
+    assert reads[0] > 1
+    assert len(answer["batchItemFailures"]) == 1 and stack.updates() == 0
+    assert results(stack, dist_id)[-1] == "read-failed"
+    assert kept(stack, dist_id) == before
+    assert not [s for s in stack.notifier.sent if s[0] == "resolved"]
+
+
+def test_a_policy_read_failing_as_an_approved_fix_is_verified_closes_nothing(powertools: None) -> None:
+    """After an approved plan is applied, its verification could not read a policy: the findings it could not
+    re-check stay open, marked unverified (they were deleted, their tickets closed)."""
+    with proposed(custom_cache_policy) as (stack, dist_id, plan, body):
+        assert [r["rule"] for r in kept(stack, dist_id).values()] == ["apigw-host-forwarded"]
+        assert stack.approve(body)["statusCode"] == 200
+        reads = fail_policy_reads_after_the_first(stack)
+
+        stack.drain()
+
+        assert reads[0] > 1
+        assert stack.rt.plans.get(plan.plan_id).status == "applied" and stack.updates() == 1
+        [stored] = stack.rt.store.open_findings(dist_id).values()
+        assert stored["rule"] == "apigw-host-forwarded" and stored["unverified"] is True
+        assert "InternalError" in stored["unverified_reason"]

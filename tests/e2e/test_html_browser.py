@@ -22,9 +22,9 @@ def test_the_report_renders_in_chromium(tmp_path: Path) -> None:
     check._seed_report(page)
     rendered = check.render(page, CHROMIUM)
     assert rendered.problems() == []
-    assert rendered.sections == 6 and len(rendered.diagrams) == 6
+    assert rendered.sections == 7 and len(rendered.diagrams) == 7
     assert all(width >= 800 for width, _ in rendered.diagrams)
-    assert rendered.failing == 7
+    assert rendered.failing == 8
 
 
 def test_the_check_sees_errors_requests_and_missing_diagrams(tmp_path: Path) -> None:

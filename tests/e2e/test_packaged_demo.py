@@ -89,6 +89,6 @@ def test_demo_runs_from_an_installed_wheel(tmp_path: Path) -> None:
     done = subprocess.run([str(target / "bin" / "edgemedic"), "demo"], cwd=away, env=env, capture_output=True,
                           text=True, timeout=300)
     assert (done.returncode, done.stderr) == (0, ""), done.stdout[-2000:] + done.stderr
-    assert done.stdout.count("Healed: ") == 5
-    assert "edgemedic fixed 6 on its own as the changes arrived and 1 after @alice's approval" \
+    assert done.stdout.count("Healed: ") == 6
+    assert "edgemedic fixed 7 on its own as the changes arrived and 1 after @alice's approval" \
         in " ".join(done.stdout.split())

@@ -24,6 +24,7 @@ EXPECTED = {
     "websocket": ["apigw-path-unroutable", "apigw-response-cached", "websocket-handshake-dropped",
                   "websocket-redirect-to-https"],
     "alb-tls": ["origin-tls-name-mismatch"],
+    "spa-fallback": ["apigw-identity-header-dropped", "custom-error-masks-api"],
     "clean": [],
 }
 # After `fix --yes` (auto class): the approve and manual findings stay.
@@ -33,6 +34,7 @@ EXPECTED_AFTER_AUTO = {
     "get-only-cached": ["behavior-shadowed"],
     "websocket": ["apigw-path-unroutable", "websocket-redirect-to-https"],
     "alb-tls": ["origin-tls-name-mismatch"],
+    "spa-fallback": ["custom-error-masks-api"],
     "clean": [],
 }
 UPDATE = ("cloudfront", "UpdateDistribution")
@@ -156,7 +158,7 @@ class TestScan:
 
     def test_fail_on_critical_passes_when_nothing_is_critical(self, seeded_once: Seeded, capsys) -> None:
         code, document = seeded_once.scan_json(capsys, "--fail-on", "critical")
-        assert code == 0 and len(document["findings"]) == 13
+        assert code == 0 and len(document["findings"]) == 15
 
     def test_table_for_people(self, seeded_once: Seeded, capsys) -> None:
         code, out, err = seeded_once.run(capsys, "scan", "--distribution", seeded_once.ids["forbidden"],
@@ -250,11 +252,11 @@ def test_fix_dry_run_sends_nothing(seeded: Seeded, capsys) -> None:
     code, out, err = seeded.run(capsys, "fix", "--dry-run")
     assert (code, err) == (0, "")
     assert seeded.emu.calls[UPDATE] == 0
-    for story in ("forbidden", "iam-signature", "get-only-cached", "websocket"):  # the stories with auto findings
+    for story in ("forbidden", "iam-signature", "get-only-cached", "websocket", "spa-fallback"):  # auto findings
         assert _status(out, seeded.ids[story]) == "dry run, nothing sent"
     for story in ("alb-tls", "clean"):
         assert _status(out, seeded.ids[story]) == "nothing to do"
-    assert out.rstrip().splitlines()[-2] == "4 dry run, nothing sent, 2 nothing to do"
+    assert out.rstrip().splitlines()[-2] == "5 dry run, nothing sent, 2 nothing to do"
     assert policies.ALL_VIEWER_EXCEPT_HOST_HEADER in out  # the diffs are shown
     _, document = seeded.scan_json(capsys)
     assert seeded.rule_ids(document) == EXPECTED
@@ -263,8 +265,8 @@ def test_fix_dry_run_sends_nothing(seeded: Seeded, capsys) -> None:
 def test_fix_yes_applies_the_auto_fixes_and_a_rescan_shows_them_gone(seeded: Seeded, capsys) -> None:
     code, out, err = seeded.run(capsys, "fix", "--yes")
     assert (code, err) == (0, "")
-    assert seeded.emu.calls[UPDATE] == 4
-    for story in ("forbidden", "iam-signature", "get-only-cached", "websocket"):
+    assert seeded.emu.calls[UPDATE] == 5
+    for story in ("forbidden", "iam-signature", "get-only-cached", "websocket", "spa-fallback"):
         assert _status(out, seeded.ids[story]) == "applied"
     for story in ("alb-tls", "clean"):
         assert _status(out, seeded.ids[story]) == "nothing to do"

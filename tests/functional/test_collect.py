@@ -30,6 +30,7 @@ from edgemedic.model import (
     Behavior,
     CachePolicy,
     Certificate,
+    CorsConfiguration,
     CustomDomain,
     EdgeFunction,
     EndpointType,
@@ -246,13 +247,15 @@ def test_collect_builds_the_exact_model(world, emu):
                                               "arn:aws:cloudfront::123456789012:function/index"),)),
     )
 
+    MOCK = {"integration_type": "MOCK", "integration_timeout_ms": 29000}
     assert inv.apis[(REGION, rest)] == Api(
         rest, "shop", REGION, ApiProtocol.REST, EndpointType.REGIONAL, False, ("prod",),
         (
-            ApiResource("/", (ApiMethod("GET", "AWS_IAM"),)),
-            ApiResource("/users", (ApiMethod("GET", "NONE", None, True, ("cursor", "limit")),
-                                   ApiMethod("POST", "AWS_IAM"))),
-            ApiResource("/{proxy+}", (ApiMethod("ANY", "COGNITO_USER_POOLS", world["rest"]["cognito"]),)),
+            # MOCK integrations, read from GetResources(embed=methods); timeoutInMillis absent: API Gateway's 29000.
+            ApiResource("/", (ApiMethod("GET", "AWS_IAM", **MOCK),)),
+            ApiResource("/users", (ApiMethod("GET", "NONE", None, True, ("cursor", "limit"), **MOCK),
+                                   ApiMethod("POST", "AWS_IAM", **MOCK))),
+            ApiResource("/{proxy+}", (ApiMethod("ANY", "COGNITO_USER_POOLS", world["rest"]["cognito"], **MOCK),)),
         ),
         (Authorizer(world["rest"]["cognito"], "shoppers", "COGNITO_USER_POOLS",
                     ("method.request.header.Authorization",)),),
@@ -267,6 +270,7 @@ def test_collect_builds_the_exact_model(world, emu):
         (Authorizer(jwt, "jwt", "JWT", ("$request.header.Authorization",)),),
         default_route=ApiMethod("ANY", "NONE", route_key="$default"),
         cors_configured=True,
+        cors=CorsConfiguration(("https://example.com",), False),
     )
     assert inv.apis[(REGION, ws)] == Api(
         ws, "chat", REGION, ApiProtocol.WEBSOCKET, EndpointType.REGIONAL, False, ("production",),

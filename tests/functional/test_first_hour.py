@@ -147,8 +147,8 @@ def _scan_with_stderr(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
 
 def test_progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     shown = _scan_with_stderr(monkeypatch, capsys, _Terminal())
-    assert "reading: distributions 6/6" in shown
-    assert "APIs 5" in shown
+    assert "reading: distributions 7/7" in shown
+    assert "APIs 6" in shown
 
 
 def test_no_progress_without_a_terminal_or_with_quiet(monkeypatch: pytest.MonkeyPatch,

@@ -107,6 +107,7 @@ def test_failing_edges_are_marked_and_link_to_their_findings(page) -> None:
         "websocket": {"apigw-path-unroutable, apigw-response-cached, websocket-handshake-dropped, "
                       "websocket-redirect-to-https"},
         "alb-tls": {"origin-tls-name-mismatch"},
+        "spa-fallback": {"apigw-identity-header-dropped, custom-error-masks-api"},
         "clean": set(),
     }
     articles = {a["id"]: a["data-rule"] for a in parsed.find("article")}
@@ -123,7 +124,7 @@ def test_failing_edges_are_marked_and_link_to_their_findings(page) -> None:
 def test_each_finding_with_evidence_fix_diff_and_trace(page) -> None:
     parsed, ids, _ = page
     articles = parsed.find("article")
-    assert len(articles) == 13
+    assert len(articles) == 15
     host = next(a["id"] for a in articles if a["data-rule"] == "apigw-host-forwarded")
     text = parsed.text(host)
     assert "Fix (auto)Use origin request policy AllViewerExceptHostHeader on behavior /api/*" in text

@@ -15,8 +15,8 @@ from edgemedic.sources.template import TemplateError, load_templates
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "templates"
 STORY_FILES = {"forbidden": "forbidden.yaml", "iam-signature": "iam-signature.yaml",
                "get-only-cached": "get-only-cached.json", "websocket": "websocket.yaml", "alb-tls": "alb-tls.yaml",
-               "clean": "clean.yaml"}
-STORY_REGION = {"forbidden": scenarios.EU_WEST_1, "clean": scenarios.EU_WEST_1}
+               "clean": "clean.yaml", "spa-fallback": "spa-fallback.yaml"}
+STORY_REGION = {"forbidden": scenarios.EU_WEST_1, "clean": scenarios.EU_WEST_1, "spa-fallback": scenarios.EU_WEST_1}
 
 
 def keys(findings) -> set[tuple[str, str, str, str]]:
@@ -205,6 +205,20 @@ def test_plan_origin_naming_two_apis_is_not_guessed(tmp_path: Path) -> None:
     result = scan_sources([], [path])
     assert result.findings == []
     assert any("does not name one API" in w and "aws_api_gateway_rest_api.other.id" in w for w in result.warnings)
+
+
+def test_plan_custom_error_responses_and_origin_read_timeout_reach_the_new_rules(tmp_path: Path) -> None:
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    dist = next(r for r in plan["planned_values"]["root_module"]["resources"]
+                if r["type"] == "aws_cloudfront_distribution")
+    dist["values"]["custom_error_response"] = [
+        {"error_code": 404, "response_code": 200, "response_page_path": "/index.html", "error_caching_min_ttl": 10}]
+    path = tmp_path / "spa.plan.json"
+    path.write_text(json.dumps(plan))
+    result = scan_sources([], [path])
+    masked = [f for f in result.findings if f.rule == "custom-error-masks-api"]
+    assert [(f.behavior, f.origin, f.fix.fix_class.value) for f in masked] == [("/api/*", "users-api", "manual")]
+    assert "CustomErrorResponses: 404 -> /index.html (200)" in masked[0].evidence
 
 
 def with_parameter(fixture: str, parameter: str, old: str, new: str, into: Path) -> Path:

@@ -62,7 +62,8 @@ def test_every_ticket_and_slack_message_of_the_stories_matches_its_evidence(scan
     assert checked == {"apigw-host-forwarded", "apigw-path-unroutable", "apigw-auth-header-dropped",
                        "apigw-iam-host-mismatch", "apigw-edge-endpoint", "apigw-methods-blocked",
                        "apigw-response-cached", "behavior-shadowed", "websocket-handshake-dropped",
-                       "websocket-redirect-to-https", "origin-tls-name-mismatch"}
+                       "websocket-redirect-to-https", "origin-tls-name-mismatch", "apigw-identity-header-dropped",
+                       "custom-error-masks-api"}
 
 
 def test_path_unroutable_ticket_proposes_the_resource_the_stage_needs(scanned: cli.ScanResult) -> None:

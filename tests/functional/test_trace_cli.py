@@ -282,3 +282,25 @@ def test_after_fix_with_nothing_planned_says_so_and_does_not_repeat_the_trace(st
     code, doc = stories.json(capsys, url, "--after-fix")
     assert code == 0
     assert doc["after_fix"] == {"plan": None, "trace": None}
+
+
+def test_story6_x_api_key_dropped_at_the_edge_and_masked_by_the_spa_fallback(stories: Stories, capsys) -> None:
+    url = f"https://{stories.domains['spa-fallback']}/api/account"
+    code, doc = stories.json(capsys, url, "-H", "x-api-key: k3y", "--after-fix")
+    assert code == 0  # the planned config lets it through
+    headers = {h["name"]: (h["action"], h["why"]) for h in _steps(doc)["origin_request"]["headers"]}
+    assert headers["x-api-key"] == ("dropped", "neither in the cache key nor forwarded by the origin request policy")
+    verdict = _verdict(doc)
+    assert (verdict["status"], verdict["by"], verdict["short"], verdict["rules"]) == (
+        403, "API Gateway", "x-api-key dropped at the edge", ["apigw-identity-header-dropped"])
+    assert verdict["fix"] == [{"rule": "apigw-identity-header-dropped", "class": "auto",
+                               "summary": "Use origin request policy AllViewerExceptHostHeader on behavior /api/* so "
+                                          "that x-api-key reaches the API"}]
+    assert verdict["warnings"] == [{
+        "text": "CloudFront replaces this 403 with /index.html (status 200, a custom error response of the "
+                "distribution): the client never sees the API's own answer",
+        "rules": ["custom-error-masks-api"]}]
+    after = _verdict(doc, "after_fix")
+    assert (after["ok"], after["status"], after["short"]) == (True, 200, "via GET /prod/api/account")
+    headers = {h["name"]: h["action"] for h in _steps(doc, "after_fix")["origin_request"]["headers"]}
+    assert headers["x-api-key"] == "kept"

@@ -40,6 +40,11 @@ CONTRACT: tuple[tuple[str, str, str], ...] = (
     ("origin-tls-cert-invalid", "high", "manual"),
     ("origin-tls-protocols", "medium", "approve"),
     ("behavior-shadowed", "medium", "approve"),
+    ("lambda-url-host-forwarded", "high", "auto"),
+    ("apigw-identity-header-dropped", "high", "auto"),
+    ("apigw-cors-preflight-cached", "medium", "auto"),
+    ("origin-timeout-short", "medium", "auto/manual"),
+    ("custom-error-masks-api", "medium", "manual"),
 )
 CLASS_WORDS = ("auto", "approve", "manual")
 

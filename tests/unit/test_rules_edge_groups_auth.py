@@ -130,8 +130,8 @@ def test_edge_function_rules_stay_silent_and_the_scan_warns(functions, lambdas, 
             f"distribution E1EXAMPLE, behavior /api/* (API origin api) runs {who} before the origin: it may rewrite "
             "the path, Host, headers or query, or sign the request, so what reaches API Gateway could not be checked "
             "(apigw-host-forwarded, apigw-path-unroutable, apigw-methods-blocked, apigw-auth-header-dropped, "
-            "apigw-query-dropped, apigw-iam-host-mismatch, websocket-handshake-dropped not evaluated on this "
-            "behavior)"]
+            "apigw-identity-header-dropped, apigw-query-dropped, apigw-iam-host-mismatch, websocket-handshake-dropped "
+            "not evaluated on this behavior)"]
         assert engine.warnings(inv) == warnings
     else:
         # The function runs after the origin: /prod/api/items reaches no resource, and Host is forwarded.
@@ -142,7 +142,8 @@ def test_edge_function_rules_stay_silent_and_the_scan_warns(functions, lambdas, 
 def test_edge_function_rule_list_is_the_catalogs():
     assert {r.id for r in RULES} & set(EDGE_FUNCTION_RULES) == {
         "apigw-host-forwarded", "apigw-path-unroutable", "apigw-methods-blocked", "apigw-auth-header-dropped",
-        "apigw-query-dropped", "apigw-iam-host-mismatch", "websocket-handshake-dropped"}
+        "apigw-query-dropped", "apigw-iam-host-mismatch", "websocket-handshake-dropped",
+        "lambda-url-host-forwarded", "apigw-identity-header-dropped"}
 
 
 # --------------------------------------------------------------------------------------------- origin groups

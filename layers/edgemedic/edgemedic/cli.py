@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a region to search for API Gateway custom domains; repeatable")
 
     demo = commands.add_parser("demo", parents=[common], help="the seed stories on the embedded AWS emulator",
-                               description="Build five broken setups and a healthy one on an in-process emulator, "
+                               description="Build six broken setups and a healthy one on an in-process emulator, "
                                            "find what is wrong, fix what is safe, and show what is left.")
     demo.add_argument("--verbose", "-v", action="store_true",
                       help="everything: diffs, CloudTrail events, audit records, the Slack messages")

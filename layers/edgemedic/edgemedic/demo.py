@@ -1,6 +1,6 @@
 """``edgemedic demo``: the seed stories on the embedded emulator, told as a story, and the whole loop a team deploys.
 
-1. Builds five broken setups and a healthy one with real boto3 calls (``edgemedic.scenarios``), scans them and
+1. Builds six broken setups and a healthy one with real boto3 calls (``edgemedic.scenarios``), scans them and
    shows the findings and the diffs of the safe fixes (what ``edgemedic scan`` shows on an account).
 2. Runs the SAM app's own handlers (``functions/*/app.py``) on the emulator (``edgemedic.local``) and replays, per
    story, the CloudTrail event of the change that broke it: evaluate -> the apply queue -> apply. Then the same
@@ -56,7 +56,7 @@ INTRO = (
     "(auto) it applies itself; patches a person should confirm (approve) go to Slack with an Approve button; "
     "changes outside the distribution (manual) become tickets.\n\n"
     "This demo runs on an AWS emulator inside this process (moto, with CloudFront's ETags, If-Match and "
-    "managed policies added). It builds the five setups of the stories below, plus one that is done right, "
+    "managed policies added). It builds the six setups of the stories below, plus one that is done right, "
     "with the same API calls you would make, then:\n"
     "  1. scans them, as `edgemedic scan` does on your account;\n"
     "  2. runs edgemedic's SAM app (the real Lambda handlers) and replays, per story, the CloudTrail event of the "
@@ -99,6 +99,8 @@ def _changes() -> dict[str, Change]:
                             "CachingOptimized, redirecting to HTTPS"),
         "alb-tls": Change(Person("lee", "WebTeam"),
                           "pointed origin shop-web-alb at the load balancer's own DNS name"),
+        "spa-fallback": Change(Person("sam", "FrontendDevs"),
+                               "copied the app's behavior for /api/* (origin request policy CORS-S3Origin)"),
     }
 
 
@@ -452,7 +454,7 @@ NEXT = (
 
 CLEAN_STORY = "clean"
 SHORT_INTRO = (
-    "Six CloudFront setups, built on an AWS emulator inside this process with the calls you would make: five "
+    "Seven CloudFront setups, built on an AWS emulator inside this process with the calls you would make: six "
     "broken the way teams break them, one done right. For each: what users see, what edgemedic finds and the fix, "
     "and how it healed when the change that broke it reached edgemedic, deployed as it would be on your account.")
 _CLASS_WORDS = {FixClass.AUTO: "auto", FixClass.APPROVE: "approve", FixClass.MANUAL: "manual"}

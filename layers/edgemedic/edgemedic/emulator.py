@@ -19,6 +19,10 @@ Gaps of moto 5.2 that it fills (sources: ../shared/reference/aws-facts.md):
   normalised. Legacy TTLs left out of a request take AWS's documented defaults (``DefaultTTL`` 86400,
   ``MaxTTL`` 31536000, ``MinTTL`` 0) where moto stores 0. moto also drops ``FunctionAssociations`` and
   ``LambdaFunctionAssociations``: they are kept and returned.
+- **Lambda function URLs** (Lambda API reference, ``ListFunctionUrlConfigs``): moto has GetFunctionUrlConfig but
+  no ListFunctionUrlConfigs. It is answered here from moto's own GetFunctionUrlConfig: a list of zero or one URL
+  config (moto keeps one URL per function; AWS allows one per qualifier), ``FunctionUrl`` ending in ``/`` as AWS
+  writes it, and 404 ``ResourceNotFoundException`` for an unknown function.
 - **Multi-tenant distributions** (2025; CloudFront API reference ``DistributionConfig.ConnectionMode``,
   ``CreateDistributionTenant``, ``ListDistributionTenants``): moto drops ``ConnectionMode`` and has no tenants.
   ``ConnectionMode`` is kept and returned; tenants are stored by CreateDistributionTenant and listed, filtered by
@@ -151,6 +155,46 @@ def _pattern(behavior: Mapping) -> str:
     return behavior.get("PathPattern") or "*"
 
 
+class FunctionUrlLister:
+    """ListFunctionUrlConfigs, which moto lacks, answered from moto's GetFunctionUrlConfig (see the module doc).
+
+    ``lambda_client(region)`` gives a Lambda client that reaches moto without these hooks (in-process or a moto
+    server). ``install(events)`` puts the answer on a botocore event system (a session's or a client's).
+    """
+
+    def __init__(self, lambda_client: Callable[[str], Any]):
+        self._client = lambda_client
+
+    def install(self, events: Any) -> None:
+        events.register("before-parameter-build.lambda.ListFunctionUrlConfigs", self._keep_params)
+        events.register("before-call.lambda.ListFunctionUrlConfigs", self._answer)
+
+    @staticmethod
+    def _keep_params(params: dict, context: dict, **kwargs: Any) -> None:
+        context["edgemedic_params"] = params
+
+    def _answer(self, model: Any, context: dict, **kwargs: Any) -> tuple:
+        from botocore.exceptions import ClientError
+
+        region = context.get("client_region") or "us-east-1"
+        name = context.get("edgemedic_params", {}).get("FunctionName", "")
+        client = self._client(region)
+        try:
+            config = client.get_function_url_config(FunctionName=name)
+        except ClientError:
+            try:  # the function exists but has no URL: an empty list
+                client.get_function_configuration(FunctionName=name)
+            except ClientError:
+                return _ShortCircuit.error("ResourceNotFoundException", f"Function not found: {name}", 404)
+            return _ShortCircuit.ok({"FunctionUrlConfigs": []})
+        item = {key: config[key] for key in ("FunctionUrl", "FunctionArn", "AuthType", "CreationTime",
+                                            "LastModifiedTime", "InvokeMode") if config.get(key) is not None}
+        item["FunctionUrl"] = item["FunctionUrl"].rstrip("/") + "/"
+        if config.get("Cors"):
+            item["Cors"] = config["Cors"]
+        return _ShortCircuit.ok({"FunctionUrlConfigs": [item]})
+
+
 class Emulator:
     """moto's ``mock_aws`` with CloudFront's ETags, If-Match, policies and throttling added (see module doc)."""
 
@@ -172,6 +216,7 @@ class Emulator:
         self._routing_rules: dict[str, list[dict]] = {}  # lower-cased custom domain name -> RoutingRule records
         self._throttles: Counter = Counter()
         self._internal: Any = None
+        self._internal_lambda: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -243,6 +288,7 @@ class Emulator:
         events.register("before-parameter-build.cloudfront", self._before_params)
         events.register("before-call.cloudfront", self._before_cloudfront_call)
         events.register("after-call.cloudfront", self._after_cloudfront_call)
+        FunctionUrlLister(self._lambda).install(events)
         for service in ("api-gateway", "apigatewayv2"):
             events.register(f"before-parameter-build.{service}", self._before_apigw_params)
             events.register(f"before-call.{service}", self._before_apigw_call)
@@ -394,6 +440,18 @@ class Emulator:
         from moto.cloudfront.models import cloudfront_backends
 
         return dist_id in cloudfront_backends[_FAKE_ACCOUNT]["global"].distributions
+
+    # Lambda: the operation moto does not have
+
+    def _lambda(self, region: str) -> Any:
+        """The emulator's own Lambda client for ``region`` (not counted in ``calls``)."""
+        if region not in self._internal_lambda:
+            assert self.session is not None, "use the emulator as a context manager"
+            client = self.session.client("lambda", region_name=region)
+            client.meta.events.unregister("after-call", unique_id="edgemedic-emulator-count")
+            client.meta.events.unregister("before-send", unique_id="edgemedic-emulator-attempts")
+            self._internal_lambda[region] = client
+        return self._internal_lambda[region]
 
     # CloudFront: the policy operations moto does not have
 

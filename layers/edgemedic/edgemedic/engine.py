@@ -67,8 +67,9 @@ def warnings(inv: Inventory) -> list[str]:
 def distribution_warnings(dist: Distribution, inv: Inventory) -> list[str]:
     """:func:`warnings` for one distribution."""
     from .rules.common import edge_function_warnings
+    from .rules.passthrough import lambda_url_edge_warnings
 
-    return edge_function_warnings(dist, inv)
+    return [*edge_function_warnings(dist, inv), *lambda_url_edge_warnings(dist)]
 
 
 def scan(inv: Inventory, rules: Iterable[Rule] | None = None, *, errors: RuleErrors | None = None) -> list[Finding]:

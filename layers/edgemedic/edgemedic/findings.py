@@ -80,6 +80,14 @@ class SetOriginDomain:
 
 
 @dataclass(frozen=True, slots=True)
+class SetOriginReadTimeout:
+    """Set a custom origin's OriginReadTimeout (the origin response timeout), in whole seconds."""
+
+    origin: str
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class MoveBehavior:
     """Move behavior ``behavior`` to just before behavior ``before`` (both additional behaviors)."""
 
@@ -88,7 +96,7 @@ class MoveBehavior:
 
 
 Change = Union[SetBehaviorPolicies, SetAllowedMethods, SetViewerProtocol, SetOriginProtocol, SetOriginPath,
-               SetOriginDomain, MoveBehavior]
+               SetOriginDomain, MoveBehavior, SetOriginReadTimeout]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ class OriginKind(StrEnum):
     S3 = "s3"
     API_GATEWAY = "api-gateway"
     LOAD_BALANCER = "load-balancer"
+    LAMBDA_URL = "lambda-url"  # {url-id}.lambda-url.{region}.on.aws
     CUSTOM = "custom"
 
 
@@ -182,6 +183,23 @@ class ApiTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class LambdaUrlTarget:
+    """A Lambda function URL origin: ``{url_id}.lambda-url.{region}.on.aws``."""
+
+    url_id: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomErrorResponse:
+    """One of a distribution's CustomErrorResponses (they apply to every behavior)."""
+
+    error_code: int
+    response_page_path: str = ""  # "" when the error is only cached, not replaced
+    response_code: str = ""  # the status the viewer gets with the page ("" keeps the origin's)
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
     id: str
     domain_name: str
@@ -193,6 +211,8 @@ class Origin:
     http_port: int = 80
     api: ApiTarget | None = None  # set iff kind is API_GATEWAY
     custom_header_names: tuple[str, ...] = ()  # values are never kept (they are often secrets)
+    read_timeout: int = 30  # custom origins: OriginReadTimeout in seconds (CloudFront's default when absent)
+    lambda_url: "LambdaUrlTarget | None" = None  # set iff kind is LAMBDA_URL
 
     @property
     def is_custom(self) -> bool:
@@ -213,6 +233,7 @@ class Distribution:
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
     """The DistributionConfig exactly as read (boto3 shape), for planning. Treat as read-only."""
     unreadable: tuple["Unreadable", ...] = ()  # policies etc. that could not be read for this distribution
+    custom_error_responses: tuple[CustomErrorResponse, ...] = ()
     origin_groups: tuple[OriginGroup, ...] = ()
     connection_mode: str = "direct"  # direct | tenant-only (multi-tenant: domains live on distribution tenants)
 
@@ -271,6 +292,8 @@ class ApiMethod:
     api_key_required: bool = False
     query_parameters: tuple[str, ...] = ()  # declared method.request.querystring.* names
     route_key: str | None = None  # v2 only
+    integration_type: str | None = None  # REST: MOCK | AWS | AWS_PROXY | HTTP | HTTP_PROXY; None when not read
+    integration_timeout_ms: int | None = None  # REST integration timeoutInMillis (29000 when AWS omits it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +302,14 @@ class ApiResource:
 
     path: str
     methods: tuple[ApiMethod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CorsConfiguration:
+    """An HTTP API's CorsConfiguration (API Gateway answers preflights itself, per request)."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_credentials: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +325,8 @@ class Api:
     authorizers: tuple[Authorizer, ...] = ()
     default_route: ApiMethod | None = None  # HTTP API "$default" route (catch-all)
     cors_configured: bool = False  # HTTP API CorsConfiguration (API Gateway answers OPTIONS itself)
+    cors: "CorsConfiguration | None" = None  # HTTP API CorsConfiguration, when set
+    api_key_source: str = "HEADER"  # REST: HEADER (x-api-key) | AUTHORIZER
     notes: tuple[str, ...] = ()  # parts that could not be read
 
     @property
@@ -418,6 +451,17 @@ class ProbeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionUrl:
+    """A Lambda function URL and the function behind it (ListFunctions + ListFunctionUrlConfigs)."""
+
+    url_id: str
+    region: str
+    function_name: str
+    timeout: int  # the function's Timeout in seconds
+    auth_type: str = "NONE"  # NONE | AWS_IAM
+
+
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """Something edgemedic could not read, and why. Rules that need it say so instead of guessing."""
 
@@ -444,6 +488,16 @@ def load_balancer_key(dns_name: str) -> str:
 
 def certificate_key(arn: str) -> str:
     return f"cert:{arn}"
+
+
+def function_url_key(region: str, url_id: str) -> str:
+    """Key of a Lambda function URL in ``Inventory.unreadable``."""
+    return f"lambda-url:{region}:{url_id}"
+
+
+def lambdas_key(region: str) -> str:
+    """Key used when the functions of a whole region could not be listed."""
+    return f"lambdas:{region}"
 
 
 def tenants_key(distribution_id: str) -> str:
@@ -474,6 +528,7 @@ class Inventory:
     load_balancers: Mapping[str, LoadBalancer] = field(default_factory=dict)  # lower-cased DNS name -> LB
     certificates: Mapping[str, Certificate] = field(default_factory=dict)  # ARN -> certificate
     probes: Mapping[tuple[str, str], ProbeResult] = field(default_factory=dict)  # (origin domain, SNI) -> result
+    function_urls: Mapping[tuple[str, str], FunctionUrl] = field(default_factory=dict)  # (region, url id) -> URL
     unreadable: Mapping[str, Unreadable] = field(default_factory=dict)  # key (see collect) -> why
     warnings: tuple[str, ...] = ()
     # Multi-tenant distributions: distribution id -> the domains of its distribution tenants.
@@ -491,3 +546,6 @@ class Inventory:
 
     def custom_domain(self, name: str) -> CustomDomain | None:
         return self.custom_domains.get(name.lower())
+
+    def function_url(self, region: str, url_id: str) -> FunctionUrl | None:
+        return self.function_urls.get((region, url_id))

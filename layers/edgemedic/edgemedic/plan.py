@@ -21,6 +21,7 @@ Merging is order-independent and idempotent. Where findings ask different things
 - viewer protocol: the strictest (https-only > redirect-to-https > allow-all).
 - origin protocol: https-only > match-viewer > http-only; SSL protocols: the intersection of the requests.
 - OriginPath, origin domain: different requests are a ``PlanError``.
+- OriginReadTimeout: the longest requested (each asks for what its backend may take).
 - moves: a behavior is moved just before its target only when it is not before it already; moves are done in
   the config order of the moved behaviors, so the result does not depend on the order of the findings.
 
@@ -51,6 +52,7 @@ from .findings import (
     SetOriginDomain,
     SetOriginPath,
     SetOriginProtocol,
+    SetOriginReadTimeout,
     SetViewerProtocol,
 )
 from .model import ALL_METHODS, DEFAULT_PATTERN, GET_HEAD, Distribution
@@ -185,10 +187,11 @@ class _Requests:
     origin_domain: dict[str, set[str]]
     moves: set[tuple[str, str]]
     touched_policies: set[str]
+    read_timeout: dict[str, set[int]]
 
     @classmethod
     def empty(cls) -> "_Requests":
-        return cls({}, {}, {}, {}, {}, {}, {}, {}, set(), set())
+        return cls({}, {}, {}, {}, {}, {}, {}, {}, set(), set(), {})
 
 
 def _collect(config: Mapping[str, Any], findings: Sequence[Finding]) -> _Requests:
@@ -218,6 +221,8 @@ def _collect(config: Mapping[str, Any], findings: Sequence[Finding]) -> _Request
                 req.origin_domain.setdefault(change.origin, set()).add(change.domain)
             elif isinstance(change, MoveBehavior):
                 req.moves.add((_resolve_pattern(config, change.behavior), _resolve_pattern(config, change.before)))
+            elif isinstance(change, SetOriginReadTimeout):
+                req.read_timeout.setdefault(change.origin, set()).add(change.seconds)
             else:  # pragma: no cover - a new intent type must be taught here first
                 raise PlanError(f"edgemedic cannot plan a {type(change).__name__} change yet")
     return req
@@ -375,6 +380,17 @@ class _Builder:
         self.summary.append(f"origin {origin_id}: DomainName {old} -> {domain}")
         self.changes.append(SetOriginDomain(origin_id, domain))
 
+    def read_timeout(self, origin_id: str, seconds: int) -> None:
+        custom = _origin(self.config, origin_id).get("CustomOriginConfig")
+        if custom is None:
+            raise PlanError(f"origin {origin_id} is not a custom origin: it has no OriginReadTimeout")
+        old = custom.get("OriginReadTimeout", 30)
+        if old == seconds:
+            return
+        custom["OriginReadTimeout"] = seconds
+        self.summary.append(f"origin {origin_id}: OriginReadTimeout {old} s -> {seconds} s")
+        self.changes.append(SetOriginReadTimeout(origin_id, seconds))
+
     def moves(self, moves: set[tuple[str, str]]) -> None:
         if not moves:
             return
@@ -450,6 +466,8 @@ def _apply(config: Mapping[str, Any], selected: Sequence[Finding], all_findings:
         if len(req.origin_domain[origin_id]) > 1:
             raise _conflict("origin domains", f"origin {origin_id}", req.origin_domain[origin_id])
         builder.origin_domain(origin_id, next(iter(req.origin_domain[origin_id])))
+    for origin_id in _ordered(req.read_timeout, origins):
+        builder.read_timeout(origin_id, max(req.read_timeout[origin_id]))
     builder.moves(req.moves)
     return builder
 

@@ -169,8 +169,9 @@ class _Builder:
     # -- API Gateway (REST)
 
     def rest_api(self, region: str, name: str, *, endpoint: str, stage: str,
-                 resources: Mapping[str, Mapping[str, str]]) -> str:
-        """Create a REST API; ``resources`` maps a path to {HTTP method: authorization type}. Returns its id."""
+                 resources: Mapping[str, Mapping[str, str]], api_key_required: bool = False) -> str:
+        """Create a REST API; ``resources`` maps a path to {HTTP method: authorization type}; every method requires
+        an API key (x-api-key) with ``api_key_required``. Returns its id."""
         apigw = self.clients.apigateway(region)
         api_id = apigw.create_rest_api(name=name, endpointConfiguration={"types": [endpoint]})["id"]
         ids = {"/": next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")}
@@ -183,7 +184,7 @@ class _Builder:
                 parent = current
             for http_method, authorization in methods.items():
                 apigw.put_method(restApiId=api_id, resourceId=ids[path], httpMethod=http_method,
-                                 authorizationType=authorization)
+                                 authorizationType=authorization, apiKeyRequired=api_key_required)
                 apigw.put_integration(restApiId=api_id, resourceId=ids[path], httpMethod=http_method, type="MOCK",
                                       requestTemplates={"application/json": '{"statusCode": 200}'})
         apigw.create_deployment(restApiId=api_id, stageName=stage, description="seed story")
@@ -363,6 +364,24 @@ def _alb_tls(b: _Builder) -> str:
     ))
 
 
+def _spa_fallback(b: _Builder) -> str:
+    api = b.rest_api(EU_WEST_1, "account-api", endpoint="REGIONAL", stage="prod",
+                     resources={"/api/account": {"GET": "NONE", "PUT": "NONE"}}, api_key_required=True)
+    config = distribution_config(
+        "story-spa-fallback", "app: single-page app and account API",
+        origins=[s3_origin("app", "account-app"), custom_origin("account-api", execute_api(api, EU_WEST_1),
+                                                                path="/prod")],
+        # The API behavior copied from the S3 one: CORS-S3Origin forwards only the CORS headers, not x-api-key.
+        behaviors=[behavior("/api/*", "account-api", orp=policies.CORS_S3_ORIGIN)],
+        default=behavior(None, "app", cache=policies.CACHING_OPTIMIZED, methods=GET_HEAD),
+    )
+    # The SPA fallback every single-page-app tutorial adds: deep links answer index.html.
+    config["CustomErrorResponses"] = _items([
+        {"ErrorCode": code, "ResponsePagePath": "/index.html", "ResponseCode": "200", "ErrorCachingMinTTL": 10}
+        for code in (403, 404)])
+    return b.distribution(config)
+
+
 def _clean(b: _Builder) -> str:
     api = b.rest_api(EU_WEST_1, "catalog-api", endpoint="REGIONAL", stage="prod", resources={
         "/api/health": {"GET": "NONE"},
@@ -395,6 +414,10 @@ STORIES: tuple[Story, ...] = (
     Story("alb-tls", "Story 5: the shop behind a load balancer answers 502 Bad Gateway",
           "The load balancer's HTTPS listener has a certificate for app.example.com. CloudFront connects to the "
           "load balancer's own DNS name and every request ends in 502.", _alb_tls),
+    Story("spa-fallback", "Story 6: every API call answers 200 with the app's index.html",
+          "The account API works with curl and its API key. From the single-page app, every call under /api/ "
+          "gets 200 with index.html (\"Unexpected token <\" in the JSON parser): CloudFront drops x-api-key, the "
+          "API answers 403, and the app's SPA fallback turns that 403 into index.html.", _spa_fallback),
     Story("clean", "And one distribution that is set up right",
           "A REST API behind /api/* with CachingDisabled, AllViewerExceptHostHeader, all methods and resources "
           "under /api: edgemedic has nothing to say about it.", _clean),

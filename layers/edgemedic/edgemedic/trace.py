@@ -115,6 +115,12 @@ _RULES_FOR = {
     "cached": ("apigw-response-cached",),
     "query": ("apigw-query-dropped",),
     "edge": ("apigw-edge-endpoint",),
+    # Catalog v2's new rules (their steps: edgemedic.tracesteps).
+    "identity-dropped": ("apigw-identity-header-dropped",),
+    "lambda-url-host": ("lambda-url-host-forwarded",),
+    "cors-preflight": ("apigw-cors-preflight-cached",),
+    "timeout": ("origin-timeout-short",),
+    "error-page": ("custom-error-masks-api",),
 }
 
 
@@ -598,6 +604,7 @@ def _api_failures(request: Request, behavior: Behavior, origin: Origin, result: 
         failures.append(Failure("api", "route", "API Gateway", None, "not a WebSocket handshake",
                                 f"API {api.id} is a WebSocket API: trace the wss:// (or ws://) URL"))
         return failures, warnings
+    from . import tracesteps
     from .rules.requests import needs_authorization_header
 
     needs = needs_authorization_header(api, method)
@@ -627,10 +634,11 @@ def _api_failures(request: Request, behavior: Behavior, origin: Origin, result: 
     elif needs is None:
         warnings.append(Note("auth", f"the authorizer of {method.http_method} could not be read: whether it needs "
                                          "Authorization is not known"))
-    if method.api_key_required and not (request.header("x-api-key") and forwarding.forwards_header("x-api-key")):
-        failures.append(Failure("api", "api-key", "API Gateway", 403, "API key missing",
-                                f"{FORBIDDEN}: the method requires an API key and x-api-key "
-                                + ("is not forwarded" if request.header("x-api-key") else "is not in the request")))
+    failures.extend(Failure("api", *parts) for parts in tracesteps.identity_failures(request.headers, behavior,
+                                                                                     origin, api, method))
+    timeout = tracesteps.timeout_note(origin, inv, method, api)
+    if timeout is not None:
+        warnings.append(Note(*timeout))
     if method.query_parameters and request.query:
         kept = forwarding.all_query_strings_from or forwarding.query_string_names
         if not kept:
@@ -647,6 +655,8 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
         from . import engine
 
         findings = engine.evaluate(dist, inv)
+    from . import tracesteps
+
     # CloudFront matches the normalized path (RFC 3986) and sends the raw one (catalog "Path at CloudFront").
     matched_path = normalize_path(request.path)
     behavior, tried = select_behavior(dist, matched_path)
@@ -709,11 +719,22 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
     if cached and origin.kind is OriginKind.API_GATEWAY:
         warnings.append(Note("cached", f"the API's response is cached at the edge ({steps['cache']['reason']})"))
 
+    preflight = tracesteps.preflight_note(request.method, request.headers, behavior, cached)
+    if preflight is not None:
+        warnings.append(Note(*preflight))
+
     steps["origin_request"], host, scheme = _origin_step(behavior, origin, request)
     connection = _connection_failure(dist, behavior, origin, scheme, concerned)
+    if connection is None:
+        parts = tracesteps.lambda_url_failure(behavior, origin, host, steps["origin_request"]["host_source"])
+        connection = Failure("origin", *parts) if parts else None
     if connection is not None:
         steps["origin_request"]["connection"] = {"ok": False, "problem": connection.text}
         failures.append(connection)
+    if origin.kind is OriginKind.LAMBDA_URL:
+        timeout = tracesteps.timeout_note(origin, inv)
+        if timeout is not None:
+            warnings.append(Note(*timeout))
 
     result: RouteResult | None = None
     unknown = None
@@ -761,6 +782,9 @@ def trace(dist: Distribution, inv: Inventory, request: Request, *, findings: Seq
             warnings.extend(notes)
             success_text = result.explanation
             success_short = f"via {request.method} {path}"
+    error_page = tracesteps.error_page_note(dist, failures[0].status if failures else None)
+    if error_page is not None:
+        warnings.append(Note(*error_page))
     return Trace(request, dist, config, behavior, tried, origin, steps, tuple(failures), tuple(warnings), concerned,
                  result, unknown, success_text, success_short)
 
@@ -899,8 +923,12 @@ def _request_of(dist: Distribution, inv: Inventory, finding: Finding) -> Request
 
 def _with_credentials(dist: Distribution, inv: Inventory, request: Request, findings: Sequence[Finding]) -> Request:
     """The request with the Authorization header its API method needs (SigV4 for AWS_IAM, else a bearer token)."""
+    from . import tracesteps
+
     first = trace(dist, inv, request, findings=findings)
     method = first.route.method if first.route is not None else None
+    if method is not None and first.route.api is not None:
+        request = tracesteps.with_identity_headers(request, first.route.api, method)
     if method is None or request.header("authorization") is not None:
         return request
     if method.authorization_type == "AWS_IAM":

@@ -25,6 +25,10 @@ REQUIRED_TOP_LEVEL = ("CallerReference", "Origins", "DefaultCacheBehavior", "Com
 LEGACY_DEFAULT_TTL = 86400
 LEGACY_MAX_TTL = 31536000
 _ORIGIN_KINDS = ("S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig")
+# Origin response timeout (OriginReadTimeout): 1 to 60 s by default, up to 180 s with a quota increase
+# (DownloadDistValuesOriginResponseTimeout; aws-facts.md section 11.9).
+ORIGIN_READ_TIMEOUT_RANGE = (1, 60)
+ORIGIN_READ_TIMEOUT_MAX = 180
 
 
 def _items(container: Any) -> list[Any]:
@@ -175,7 +179,23 @@ def _path_pattern(label: str, pattern: Any, problems: list[str]) -> None:
 # --------------------------------------------------------------------------------------------- origins
 
 
-def _origin(origin: Mapping[str, Any], problems: list[str]) -> None:
+def _read_timeout(label: str, custom: Mapping[str, Any], before: Any, problems: list[str]) -> None:
+    """OriginReadTimeout within 1..60 s; up to 180 s only where the config already had more than 60 (an account with
+    the quota raised), as for the other adjustable quotas."""
+    if "OriginReadTimeout" not in custom:
+        return
+    value = custom.get("OriginReadTimeout")
+    low, high = ORIGIN_READ_TIMEOUT_RANGE
+    if isinstance(before, int) and not isinstance(before, bool) and before > high:
+        high = ORIGIN_READ_TIMEOUT_MAX
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        beyond = (f"; above {high} s needs a quota increase (at most {ORIGIN_READ_TIMEOUT_MAX} s)"
+                  if high < ORIGIN_READ_TIMEOUT_MAX else "")
+        problems.append(f"{label}: OriginReadTimeout {value!r} is not a whole number of seconds from {low} to "
+                        f"{high}{beyond}.")
+
+
+def _origin(origin: Mapping[str, Any], problems: list[str], before: Mapping[str, Any] | None = None) -> None:
     label = f"origin {origin.get('Id', '(no id)')}"
     path = origin.get("OriginPath", "")
     if path and (not path.startswith("/") or path.endswith("/")):
@@ -187,6 +207,7 @@ def _origin(origin: Mapping[str, Any], problems: list[str]) -> None:
     custom = origin.get("CustomOriginConfig")
     if not isinstance(custom, Mapping):
         return
+    _read_timeout(label, custom, ((before or {}).get("CustomOriginConfig") or {}).get("OriginReadTimeout"), problems)
     protocol = custom.get("OriginProtocolPolicy")
     if protocol not in ORIGIN_PROTOCOL_POLICIES:
         problems.append(f"{label}: OriginProtocolPolicy {protocol!r} is not http-only, match-viewer or https-only.")
@@ -228,8 +249,9 @@ def validate_config(config: Mapping[str, Any], *, original: Mapping[str, Any] | 
         problems.append(f"origin id {duplicate!r} is used more than once; origin and origin group ids must be unique.")
     if not origins and "Origins" in config:
         problems.append("the distribution needs at least one origin.")
+    original_origins = {o.get("Id"): o for o in _items((original or {}).get("Origins")) if isinstance(o, Mapping)}
     for origin in origins:
-        _origin(origin, problems)
+        _origin(origin, problems, original_origins.get(origin.get("Id")))
     origin_ids = {o.get("Id") for o in origins}
     for group in groups:
         for member in _items(group.get("Members")):

@@ -7,7 +7,8 @@ read-only scan, ``from_summaries=True``: take each distribution from its ListDis
 every field the rules read, and read no config; see :func:`config_from_summary`); list the
 API Gateway custom domains of the regions involved (those given, and those of ``execute-api`` origins); build the
 distribution models (policies resolved, origins classified); read each API behind an API origin once; read load
-balancer origins (listeners, ACM certificates, Route 53 names); optionally probe HTTPS custom origins over TLS.
+balancer origins (listeners, ACM certificates, Route 53 names); find the function behind each Lambda function URL
+origin (``collect.lambdas``: only in regions that have one); optionally probe HTTPS custom origins over TLS.
 
 What cannot be read (no permission, deleted) is recorded in ``Inventory.unreadable`` under the keys of
 ``edgemedic.model`` and in ``Inventory.warnings``; missing credentials, a missing ``cloudfront:ListDistributions``
@@ -33,6 +34,7 @@ from ..model import (
 from .apigateway import ApiGatewayReader
 from .calls import ResourceUnreadable, call, paginate
 from .cloudfront import PolicyResolver, distribution_from_config
+from .lambdas import LambdaUrlReader
 from .loadbalancers import LoadBalancerReader
 from .origins import execute_api_region
 from .regions import candidate_regions, discover_domain_regions
@@ -168,7 +170,7 @@ def probe_targets(distributions: Sequence[Distribution]) -> set[tuple[str, str, 
     targets: set[tuple[str, str, int]] = set()
     for dist in distributions:
         for origin in dist.origins:
-            if origin.kind not in (OriginKind.CUSTOM, OriginKind.LOAD_BALANCER):
+            if origin.kind not in (OriginKind.CUSTOM, OriginKind.LOAD_BALANCER, OriginKind.LAMBDA_URL):
                 continue
             if origin.protocol_policy not in ("https-only", "match-viewer"):
                 continue
@@ -254,6 +256,9 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
     lbs = LoadBalancerReader(clients)
     if lb_names:
         lbs.read(lb_names)
+    function_urls = LambdaUrlReader(clients)
+    function_urls.read({(o.lambda_url.region, o.lambda_url.url_id)
+                        for dist in distributions for o in dist.origins if o.lambda_url is not None})
 
     probes: dict = {}
     if probe:
@@ -262,6 +267,7 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         probes = probe_all(probe_targets(distributions), timeout=probe_timeout)
     unreadable.update(apigw.unreadable)
     unreadable.update(lbs.unreadable)
+    unreadable.update(function_urls.unreadable)
     return Inventory(
         distributions=distributions,
         apis=dict(apigw.apis),
@@ -269,8 +275,9 @@ def collect(clients: Clients, *, regions: Sequence[str] = (), distribution_ids: 
         load_balancers=dict(lbs.load_balancers),
         certificates=dict(lbs.certificates),
         probes=probes,
+        function_urls=dict(function_urls.function_urls),
         unreadable=unreadable,
-        warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings])),
+        warnings=tuple(dict.fromkeys([*warnings, *apigw.warnings, *lbs.warnings, *function_urls.warnings])),
         tenant_domains=tenant_domains,
     )
 

@@ -26,6 +26,7 @@ from ..model import (
     ApiProtocol,
     ApiResource,
     Authorizer,
+    CorsConfiguration,
     CustomDomain,
     EndpointType,
     Unreadable,
@@ -41,6 +42,25 @@ _QUERY_PREFIX = "method.request.querystring."
 API_READERS = 8
 _REST_PAGE = 500  # GetRestApis' largest page (default 25)
 _GONE = "no REST, HTTP or WebSocket API has this id"
+# API Gateway's default and maximum REST integration timeout without a quota increase (Integration.timeoutInMillis).
+DEFAULT_INTEGRATION_TIMEOUT_MS = 29000
+
+
+def _integration(method: dict) -> dict:
+    """The integration fields of a Method as GetResources(embed=methods) returns it: ``methodIntegration`` carries
+    ``type`` and ``timeoutInMillis`` (29000 when absent, API Gateway's default). Nothing when it is not there."""
+    integration = method.get("methodIntegration")
+    if not isinstance(integration, dict):
+        return {}
+    timeout = integration.get("timeoutInMillis")
+    return {"integration_type": integration.get("type") or None,
+            "integration_timeout_ms": int(timeout) if timeout else DEFAULT_INTEGRATION_TIMEOUT_MS}
+
+
+def _cors(raw: dict | None) -> CorsConfiguration | None:
+    if not raw:
+        return None
+    return CorsConfiguration(tuple(raw.get("AllowOrigins") or ()), bool(raw.get("AllowCredentials", False)))
 
 
 def _endpoint_type(types: list[str] | None, default: EndpointType) -> EndpointType:
@@ -189,6 +209,7 @@ class ApiGatewayReader:
                     query_parameters=tuple(sorted(
                         name[len(_QUERY_PREFIX):] for name in (method.get("requestParameters") or {})
                         if name.startswith(_QUERY_PREFIX))),
+                    **_integration(method),
                 )
                 for verb, method in sorted((raw.get("resourceMethods") or {}).items())
             )
@@ -215,6 +236,7 @@ class ApiGatewayReader:
             resources=tuple(sorted(resources, key=lambda r: r.path)),
             authorizers=authorizers,
             notes=tuple(notes),
+            api_key_source=rest.get("apiKeySource") or "HEADER",
         )
 
     def _read_v2(self, region: str, api_id: str, raw_api: dict) -> Api:
@@ -257,6 +279,7 @@ class ApiGatewayReader:
             authorizers=tuple(authorizers),
             default_route=default_route,
             cors_configured=bool(raw_api.get("CorsConfiguration")),
+            cors=_cors(raw_api.get("CorsConfiguration")),
         )
 
     # ----------------------------------------------------------------------------------------- custom domains

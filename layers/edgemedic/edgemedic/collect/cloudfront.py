@@ -15,6 +15,7 @@ from ..model import (
     Behavior,
     CachePolicy,
     CustomDomain,
+    CustomErrorResponse,
     CLOUDFRONT_FUNCTION,
     LAMBDA_EDGE,
     Distribution,
@@ -28,7 +29,7 @@ from ..model import (
 )
 from ..shape import clone
 from .calls import ResourceUnreadable, call
-from .origins import classify_origin
+from .origins import classify_origin, lambda_url_target
 
 DEFAULT_METHODS = GET_HEAD
 
@@ -91,6 +92,15 @@ def _origin(raw: Mapping, custom_domains: Mapping[str, CustomDomain]) -> Origin:
         http_port=int((custom or {}).get("HTTPPort") or 80),
         api=target if kind is OriginKind.API_GATEWAY else None,
         custom_header_names=tuple(h["HeaderName"] for h in _items(raw.get("CustomHeaders"))),
+        read_timeout=int((custom or {}).get("OriginReadTimeout") or 30),
+        lambda_url=lambda_url_target(raw["DomainName"]) if kind is OriginKind.LAMBDA_URL else None,
+    )
+
+
+def _error_responses(config: Mapping) -> tuple[CustomErrorResponse, ...]:
+    return tuple(
+        CustomErrorResponse(int(raw["ErrorCode"]), raw.get("ResponsePagePath") or "", str(raw.get("ResponseCode") or ""))
+        for raw in _items(config.get("CustomErrorResponses"))
     )
 
 
@@ -185,6 +195,7 @@ def distribution_from_config(summary: Mapping, config: Mapping, etag: str, resol
         behaviors=tuple(behaviors),
         config=clone(dict(config)),
         unreadable=tuple(dict.fromkeys(unreadable)),
+        custom_error_responses=_error_responses(config),
         origin_groups=origin_groups_of(config),
         connection_mode=config.get("ConnectionMode") or "direct",
     )

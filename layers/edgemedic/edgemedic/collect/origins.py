@@ -7,6 +7,8 @@ Domain forms (AWS endpoint naming, see ../shared/reference/aws-facts.md and the 
 - API Gateway: ``{api-id}.execute-api.{region}.amazonaws.com``; ``d-xxxx.execute-api.{region}.amazonaws.com`` (the
   regional target of a custom domain name); a custom domain name itself, or its edge target ``dxxxx.cloudfront.net``;
   a private API's ``{api-id}-{vpce-id}.execute-api.{region}.vpce.amazonaws.com``.
+- Lambda function URLs: ``{url-id}.lambda-url.{region}.on.aws`` (Lambda Developer Guide, urls-configuration.html;
+  the id is 32 lower-case alphanumerics). A function URL has no custom domains, so the domain is all there is.
 - Load balancers: ``*.elb.amazonaws.com``: ALB/classic ``name-123.{region}.elb.amazonaws.com``, NLB
   ``name-123.elb.{region}.amazonaws.com``.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from ..model import ApiTarget, CustomDomain, OriginKind, has_tenant_parameter
+from ..model import ApiTarget, CustomDomain, LambdaUrlTarget, OriginKind, has_tenant_parameter
 
 _REGION = r"(?P<region>[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)"
 # API ids are 10 lower-case alphanumerics on AWS; moto issues shorter ones, so any length is accepted.
@@ -30,6 +32,17 @@ _S3_WEBSITE = re.compile(r"^.+\.s3-website[.-][a-z0-9-]+\.amazonaws\.com(?:\.cn)
 _ELB_REGIONAL = re.compile(rf"^(?:dualstack\.)?.+\.{_REGION}\.elb{_SUFFIX}$")
 _ELB_NLB = re.compile(rf"^.+\.elb\.{_REGION}{_SUFFIX}$")
 _ELB_LEGACY = re.compile(r"^.+\.elb\.amazonaws\.com$")
+_LAMBDA_URL = re.compile(rf"^(?P<url>[a-z0-9]+)\.lambda-url\.{_REGION}\.on\.aws$")
+
+
+def lambda_url_target(domain: str) -> LambdaUrlTarget | None:
+    """The function URL a ``{url-id}.lambda-url.{region}.on.aws`` origin domain names, else None.
+
+    >>> lambda_url_target("abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws")
+    LambdaUrlTarget(url_id='abcdefghijklmnopqrstuvwxyz012345', region='eu-west-1')
+    """
+    match = _LAMBDA_URL.match(domain.lower().rstrip("."))
+    return LambdaUrlTarget(match["url"], match["region"]) if match else None
 
 
 def execute_api_region(domain: str) -> str | None:
@@ -96,4 +109,6 @@ def classify_origin(domain: str, custom_domains: Mapping[str, CustomDomain], *,
         return OriginKind.API_GATEWAY, ApiTarget("custom-domain", match["region"])
     if load_balancer_region(name):
         return OriginKind.LOAD_BALANCER, None
+    if _LAMBDA_URL.match(name):
+        return OriginKind.LAMBDA_URL, None
     return OriginKind.CUSTOM, None

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -100,10 +101,13 @@ class ApplyQueue:
                                  MessageGroupId=request.distribution_id, MessageDeduplicationId=dedup)
 
     def send_approved(self, plan_id: str, distribution_id: str, approver: str) -> None:
-        """An approved plan: deduplicated on the plan id (a retried click sends nothing more)."""
+        """An approved plan. A retried click sends nothing more (the plan moves to approved once); the deduplication
+        id is one per send, so botocore's retries of this call are sent once, while a plan approved again after a
+        send whose answer was lost (``handlers.approve``) is not dropped as a duplicate for five minutes."""
         body = {"kind": APPROVED_PLAN, "plan_id": plan_id, "distribution_id": distribution_id, "approver": approver}
+        dedup = hashlib.sha256(f"{plan_id}|{uuid.uuid4().hex}".encode()).hexdigest()
         self.client.send_message(QueueUrl=self.url, MessageBody=json.dumps(body, sort_keys=True),
-                                 MessageGroupId=distribution_id, MessageDeduplicationId=plan_id)
+                                 MessageGroupId=distribution_id, MessageDeduplicationId=dedup)
 
     def send_slack_task(self, task: Mapping[str, Any], group: str) -> None:
         """A Slack follow-up the approve function must not wait for: re-render a plan's message, or reply to the

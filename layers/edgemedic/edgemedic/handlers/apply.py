@@ -31,6 +31,7 @@ from .store import finding_record
 logger = logging.getLogger(__name__)
 
 ALERT_STATUSES = frozenset({"rolled-back", "failed"})
+_OUTCOMES = frozenset({"applied", "failed", "rolled-back", "superseded"})  # how an approved plan's run ends
 
 
 def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, context: Any = None) -> dict:
@@ -157,15 +158,20 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
     built: list[Any] = []  # the last plan made, for the audit record of a failure
+    unread: dict[str, str] = {}  # what the last evaluation could not read (a policy, say): origin id -> why
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
         dist, findings = evaluate_read(current, config, etag, inv, resolver)
         latest[:] = findings
+        unread.clear()
+        unread.update(read_failures(dist, inv))
         return dist, findings
 
     def plan_for(config: dict, etag: str) -> Any:
         # Re-decided on the config as it is now: a person's concurrent edit may have fixed or added something.
         dist, findings = evaluate(config, etag)
+        if unread:  # never planned on half a read: nothing is sent, the message is retried
+            raise ReadFailedError(f"distribution {dist_id}: {describe(unread)}: nothing applied, retrying")
         auto = [f for f in findings if rt.settings.mode_for(f, scope.cap) is Mode.AUTO]
         targeted.clear()
         targeted.update({f.key: f for f in auto})
@@ -178,6 +184,10 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
 
     try:
         result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+    except ReadFailedError as exc:
+        audit("read-failed", str(exc))
+        telemetry.count("ReadFailures")
+        raise
     except Exception as exc:
         # Throttling, AccessDenied, a persistent concurrent editor, an invalid plan: audited, told, and the message
         # stays on the queue (retried, then the apply DLQ with this reason).
@@ -192,25 +202,33 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     plan_record = ({"config_hash": plan.config_hash, "etag": plan.etag, "summary": list(plan.summary),
                     "diff": plan.diff} if plan is not None else None)
     fixed = [finding_record(f, "auto") for f in targeted.values()]
+    # Audited before anything else can fail: CloudFront has the change now, and a retry of this message finds
+    # nothing to do, so a record written after the findings or the message would be lost with them.
+    partly = f"; verified only in part: {describe(unread)}" if unread else ""
+    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag}){partly}",
+          findings=fixed, plan=plan_record,
+          config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
+          config_hash_after=result.config_hash_after)
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
-        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}")
+        settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}",
+               unverified=unread)
         rt.notifier.applied(plan, request.trigger)
     elif result.status in ALERT_STATUSES:
         telemetry.count("Errors", kind=f"apply-{result.status}")
         rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id},
                           plan=plan)
-    audit(result.status, f"{result.message} (attempts: {result.attempts}, etag: {result.etag})", findings=fixed,
-          plan=plan_record, config_hash_before=plan.config_hash if plan is not None else result.config_hash_after,
-          config_hash_after=result.config_hash_after)
     return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
             "rules": sorted({f.rule for f in targeted.values()})}
 
 
-def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str) -> list[str]:
-    """Store the findings of the config as it is now; close the tickets of those gone."""
+def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str,
+           unverified: Mapping[str, str] | None = None) -> list[str]:
+    """Store the findings of the config as it is now; close the tickets of those gone. ``unverified`` (origin id
+    -> why): what the verification could not read; findings there are kept, marked unverified, never closed."""
     delta = rt.store.replace_findings(distribution_id,
-                                      [finding_record(f, rt.settings.mode_for(f).value) for f in findings])
+                                      [finding_record(f, rt.settings.mode_for(f).value) for f in findings],
+                                      unverified=unverified)
     return close_tickets(distribution_id, delta.gone, delta.current.values(), rt.notifier, why)
 
 
@@ -233,6 +251,9 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
         return {"status": "unknown-plan", "plan_id": plan_id}
     dist_id = record.distribution_id
+    if record.status in _OUTCOMES and not record.audited_at:  # a run that ended without its record: write it now
+        _audit_outcome(rt, record.status, record)
+        return {"status": "audited", "plan_id": plan_id, "distribution": dist_id}
     try:
         inv, current = _current(dist_id, rt)  # read failures raise: the plan stays approved, the message retried
         scope = rt.scope(dist_id, current.arn) if current is not None else None  # gone: the Applier says so
@@ -251,10 +272,14 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     targeted = {f.key for f in record.findings}
     latest: list[Finding] = []
 
+    unread: dict[str, str] = {}
+
     def verify(config: dict, etag: str) -> list[Finding]:
         if current is None:
             return []
-        _, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        dist, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        unread.clear()
+        unread.update(read_failures(dist, inv))  # findings there are kept unverified by settle, not closed
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
@@ -266,19 +291,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
         return None
 
     def audit(status: str, done: Any) -> None:
-        from ..plan import config_hash
-
-        try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
-            after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
-                "DistributionConfig"])
-        except Exception:  # noqa: BLE001
-            after = ""
-        rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
-                       event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
-                       result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
-                       plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
-                             "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
-                       detail=done.outcome, config_hash_after=after)
+        _audit_outcome(rt, status, done)
 
     try:
         slack = rt.slack()
@@ -294,12 +307,16 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     except Exception as exc:  # noqa: BLE001 - marked failed and shown; a retry of this message would do nothing
         logger.exception("approved plan failed", extra={"plan_id": plan_id})
         telemetry.count("Errors", kind="approved-plan")
+        after = rt.plans.get(plan_id)
+        if after is not None and after.status in _OUTCOMES and not after.audited_at:
+            raise  # its outcome is not on record: the retry of this message writes it
         return {"status": "failed", "plan_id": plan_id, "error": type(exc).__name__}
     if done is None:
         return {"status": "not-this-run", "plan_id": plan_id}
     if done.status == APPLIED:
         telemetry.count("FixesApplied", value=len(targeted) or 1)
-        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}")
+        settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}",
+               unverified=unread)
     elif done.status == SUPERSEDED:
         telemetry.count("ApprovalsRequested")
     else:
@@ -323,7 +340,37 @@ def _refuse_approved(record: Any, reason: str, rt: Runtime) -> dict[str, Any]:
                    event_name="SlackApproval", actor=f"slack:{record.decided_by}", action="approved-fix",
                    result="capped", detail=f"not applied: {reason}", plan_id=record.plan_id,
                    config_hash_before=record.config_hash)
+    _mark_audited(rt, done)
     return {"status": "capped", "plan_id": record.plan_id, "reason": reason}
+
+
+def _audit_outcome(rt: Runtime, status: str, done: Any) -> None:
+    """The append-only record of an approved plan's outcome, then the plan marked as audited: a failure between
+    the two leaves the plan unmarked, and the retried message writes the record (``apply_approved``)."""
+    from ..plan import config_hash
+
+    try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
+        after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
+            "DistributionConfig"])
+    except Exception:  # noqa: BLE001
+        after = ""
+    rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
+                   event_name="SlackApproval", actor=f"slack:{done.decided_by}", action="approved-fix",
+                   result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
+                   plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
+                         "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
+                   detail=done.outcome, config_hash_after=after)
+    _mark_audited(rt, done)
+
+
+def _mark_audited(rt: Runtime, done: Any) -> None:
+    from ..notify.exceptions import TransitionError
+
+    now = time.time()
+    try:
+        rt.plans.transition(done.plan_id, expected=done.status, to=done.status, now=now, audited_at=int(now))
+    except TransitionError:  # moved on (a fresh proposal has its own id): nothing to mark
+        pass
 
 
 def _iso(epoch: int) -> str:

@@ -6,8 +6,9 @@ signature is the authentication). It must answer within Slack's three seconds, s
 2. checks that the clicking user is on the approver list,
 3. records the decision with one conditional write (``notify.approval.decide``: a double click, a replay or a
    click after expiry changes nothing),
-4. hands an approved plan to the FIFO apply queue (message group = distribution id, deduplication id = plan id),
-   and the message re-render / the reply to the user to the same queue.
+4. hands an approved plan to the FIFO apply queue (message group = distribution id), and the message re-render /
+   the reply to the user to the same queue; when the queue does not take a decision, the plan is pending again
+   and the answer is 503 (click again).
 
 It never calls CloudFront: the apply function is the only writer.
 """
@@ -80,11 +81,14 @@ def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: 
     # Every decision and refusal gets an append-only audit record, written by the apply function from these messages
     # (this role reaches PLAN# keys only): the approved plan and the re-render carry the plan's decided_by / status,
     # the reply to a refused click carries its outcome.
-    if decision.apply and record is not None:
-        queue.send_approved(record.plan_id, record.distribution_id, click.user_id)
-    elif decision.refresh and record is not None:
-        queue.send_slack_task({"task": "refresh", "plan_id": record.plan_id, "status": record.status},
-                              record.distribution_id)
+    try:
+        if decision.apply and record is not None:
+            queue.send_approved(record.plan_id, record.distribution_id, click.user_id)
+        elif decision.refresh and record is not None:
+            queue.send_slack_task({"task": "refresh", "plan_id": record.plan_id, "status": record.status},
+                                  record.distribution_id)
+    except Exception as exc:  # noqa: BLE001 - the decision must not outlive the message that carries it
+        return _undo(decision, rt, telemetry, exc, now)
     if decision.reply and click.response_url:
         group = record.distribution_id if record is not None else REPLY_GROUP
         queue.send_slack_task({"task": "reply", "response_url": click.response_url, "text": decision.reply,
@@ -94,3 +98,23 @@ def handle_click(body: str, headers: Mapping[str, str], rt: Runtime, telemetry: 
                                "outcome": decision.outcome, "at": int(now)},
                               record.distribution_id if record is not None else REPLY_GROUP)
     return Answer(200)
+
+
+def _undo(decision: Any, rt: Runtime, telemetry: Telemetry, exc: Exception, now: float) -> Answer:
+    """The apply queue did not take the decision's message: an approved plan would stay approved with nothing ever
+    applying it (and a rejection unaudited), so the plan goes back to pending and the person is asked to click
+    again."""
+    from ..notify.exceptions import TransitionError
+    from ..notify.store import PENDING
+
+    record = decision.record
+    logger.error("the apply queue refused the decision's message: the plan is pending again",
+                 extra={"plan_id": record.plan_id, "error": type(exc).__name__})
+    telemetry.count("Errors", kind="apply-queue")
+    if decision.outcome in ("approved", "rejected"):
+        try:
+            rt.plans.transition(record.plan_id, expected=record.status, to=PENDING, now=now, decided_by="",
+                                decided_at=0)
+        except TransitionError:  # moved on in the meantime: its state says what happened
+            pass
+    return Answer(503, "edgemedic could not queue this decision; nothing was done. Click again in a minute.")

@@ -12,7 +12,7 @@ from ..model import Distribution, Inventory
 from .act import Trigger, act_on, index_keys
 from .events import CloudTrailDetail, Targets, drop_reason, is_own_change, parse_change, targets_of
 from .exceptions import MalformedEventError, ReadFailedError, SettingsError
-from .reads import confirm_gone, describe, read_failures
+from .reads import confirm_gone, describe, read_failures, skipped_distributions
 from .runtime import Runtime, Telemetry
 from .store import api_index_key, domain_index_key
 
@@ -153,6 +153,7 @@ def _distributions_for(targets: Targets, rt: Runtime,
     from ..collect import collect
 
     inv = collect(rt.clients, regions=regions)
+    ids |= skipped_distributions(inv)  # may be behind what changed: evaluate_change retries unless it is gone
     for dist in inv.distributions:
         if (keys and index_keys(dist, inv) & set(keys)) or uses_policy(dist, targets.policies):
             ids.add(dist.id)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 # What the collector reads (edgemedic.collect): CloudFront, the APIs behind origins, custom domains, load
-# balancers, certificates, Route 53 aliases. API Gateway authorizes every read of v1 and v2 as apigateway:GET.
+# balancers, certificates, Route 53 aliases, the function behind a Lambda function URL origin (collect.lambdas). API
+# Gateway authorizes every read of v1 and v2 as apigateway:GET.
 READ_ACTIONS = (
     "cloudfront:ListDistributions",
     "cloudfront:GetDistribution",
@@ -20,6 +21,9 @@ READ_ACTIONS = (
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeListenerCertificates",
     "acm:DescribeCertificate",
+    "lambda:ListFunctions",
+    "lambda:ListFunctionUrlConfigs",
+    "lambda:GetFunctionConfiguration",
     "route53:ListHostedZones",
     "route53:ListResourceRecordSets",
 )

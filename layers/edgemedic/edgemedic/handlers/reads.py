@@ -10,6 +10,7 @@ the event or apply request is retried and, after the retries, lands in its dead-
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..model import (
@@ -53,6 +54,15 @@ def read_failures(dist: Distribution, inv: Inventory) -> dict[str, str]:
             if missing is not None and not missing.gone:
                 failures.setdefault(origin.id, f"{missing.what}: {missing.reason}")
     return failures
+
+
+_SKIPPED = re.compile(r"^distribution ([A-Z0-9]{1,64}) skipped: ")
+
+
+def skipped_distributions(inv: Inventory) -> set[str]:
+    """Distributions CloudFront listed whose config could not be read (``edgemedic.collect`` skips them with a
+    warning): not in ``inv.distributions``, and not gone either."""
+    return {found.group(1) for found in map(_SKIPPED.match, inv.warnings) if found}
 
 
 def describe(failures: dict[str, str]) -> str:

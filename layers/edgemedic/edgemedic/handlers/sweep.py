@@ -11,7 +11,7 @@ from typing import Any
 from ..act.scope import Scope
 from .act import Trigger, act_on, index_keys
 from .exceptions import ReadFailedError
-from .reads import WHOLE, confirm_gone, describe, read_failures
+from .reads import WHOLE, confirm_gone, describe, read_failures, skipped_distributions
 from .runtime import Runtime, Telemetry
 from .settings import Mode
 
@@ -57,7 +57,8 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
         actions[dist.id] = outcome.actions + (["plans-expired"] if expired else [])
     current = {dist.id for dist in inv.distributions}
     kept: set[str] = set()
-    for missing in sorted(rt.store.indexed_distributions() - current):
+    # Indexed before and not read now, or listed now and not read: only NoSuchDistribution forgets them.
+    for missing in sorted((rt.store.indexed_distributions() | skipped_distributions(inv)) - current):
         try:
             gone = confirm_gone(rt.clients, missing)
         except ReadFailedError as exc:

@@ -7,7 +7,7 @@ the only writer (``Applier.run``):
     if not verify(secret, body, headers): return 401
     click = parse_click(body)
     decision = decide(click, store, approvers, now=time.time())      # one conditional write
-    if decision.apply: queue.send_approved(decision.record)           # group = distribution, dedup = plan id
+    if decision.apply: queue.send_approved(decision.record)           # group = distribution, one dedup id per send
     ...
     Applier(store, notifier, cloudfront, verify=..., repropose=...).run(plan_id, now=time.time())
 

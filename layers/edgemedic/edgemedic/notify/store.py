@@ -14,6 +14,7 @@ table, which has ``pk``/``sk`` string keys and TTL on ``expiration``; see ``edge
 | ``decided_by``, ``decided_at`` | Slack user id and time of Approve / Reject |
 | ``channel``, ``ts``, ``response_url`` | where the message is, to update it |
 | ``trigger``, ``ticket_url``, ``outcome`` | shown on the message |
+| ``audited_at`` | epoch seconds the outcome's audit record was written (a redelivery writes a missing one) |
 | ``expiration`` | DynamoDB TTL: ``expires_at`` + 30 days, so the decision stays readable for the audit |
 
 Each transition is an UpdateItem whose ConditionExpression names the state it leaves: two clicks, a retried Slack
@@ -36,6 +37,7 @@ from ..findings import (
     SetOriginDomain,
     SetOriginPath,
     SetOriginProtocol,
+    SetOriginReadTimeout,
     SetViewerProtocol,
     Severity,
 )
@@ -51,7 +53,8 @@ LIST_ACTIONS = ("dynamodb:Query",)  # plans_of (the sweep expires plans)
 DYNAMODB_ACTIONS = tuple(sorted({*DECIDE_ACTIONS, *PROPOSE_ACTIONS, *LIST_ACTIONS}))
 
 _CHANGE_TYPES = {cls.__name__: cls for cls in (SetBehaviorPolicies, SetAllowedMethods, SetViewerProtocol,
-                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior)}
+                                               SetOriginProtocol, SetOriginPath, SetOriginDomain, MoveBehavior,
+                                               SetOriginReadTimeout)}
 
 
 # --------------------------------------------------------------------------------------------- findings as JSON
@@ -122,6 +125,7 @@ class PlanRecord:
     trigger_json: str = ""  # Trigger as JSON (actor, event, at, via)
     ticket_url: str = ""
     outcome: str = ""  # why it ended as it did
+    audited_at: int = 0  # when the apply function wrote the audit record of the outcome (0: not yet)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..findings import Rule
-from . import caching, endpoints, headers, protocols, requests, routing, tls
+from . import caching, cors, endpoints, errorpages, headers, identity, lambdaurl, protocols, requests, routing, \
+    timeouts, tls
 
 CATALOG_ORDER = (
     "apigw-host-forwarded",
@@ -23,12 +24,18 @@ CATALOG_ORDER = (
     "origin-tls-cert-invalid",
     "origin-tls-protocols",
     "behavior-shadowed",
+    "lambda-url-host-forwarded",
+    "apigw-identity-header-dropped",
+    "apigw-cors-preflight-cached",
+    "origin-timeout-short",
+    "custom-error-masks-api",
 )
 
 
 def _registry() -> tuple[Rule, ...]:
     by_id: dict[str, Rule] = {}
-    for module in (headers, routing, requests, caching, protocols, endpoints, tls):
+    for module in (headers, routing, requests, caching, protocols, endpoints, tls,
+                   lambdaurl, identity, cors, timeouts, errorpages):
         for rule in module.RULES:
             if rule.id in by_id:
                 raise RuntimeError(f"rule id {rule.id} registered twice")

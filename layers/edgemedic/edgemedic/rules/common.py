@@ -94,7 +94,8 @@ def edge_function_warnings(dist: Distribution, inv: Inventory) -> list[str]:
     function and what could not be checked. (The catalog's "Edge function": those rules do not fire there.)"""
     from . import RULES_BY_ID  # late: the registry imports this module
 
-    skipped = ", ".join(r for r in EDGE_FUNCTION_RULES if r in RULES_BY_ID)
+    # lambda-url-host-forwarded is about function URL origins (rules.passthrough.lambda_url_edge_warnings).
+    skipped = ", ".join(r for r in EDGE_FUNCTION_RULES if r in RULES_BY_ID and r != "lambda-url-host-forwarded")
     warnings: list[str] = []
     seen: set[str] = set()
     for ab in api_behaviors(dist, inv):

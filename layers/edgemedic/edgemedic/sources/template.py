@@ -726,6 +726,15 @@ def _api_config(config: Mapping[str, Any], loader: _Loader, logical: str) -> dic
     groups = config.get("OriginGroups")
     if isinstance(groups, Mapping):
         api["OriginGroups"] = groups
+    errors = config.get("CustomErrorResponses")
+    if isinstance(errors, list) and errors:
+        if loader.known(errors):  # custom-error-masks-api reads them; unknown ones silence only that rule
+            api["CustomErrorResponses"] = items(
+                {"ErrorCode": int(e.get("ErrorCode", 0)), "ResponsePagePath": str(e.get("ResponsePagePath") or ""),
+                 "ResponseCode": str(e.get("ResponseCode") or "")} for e in errors if isinstance(e, Mapping))
+        else:
+            b.warn(f"distribution {logical}: its custom error responses are not known ({loader._why(errors)}); "
+                   "custom-error-masks-api stays silent")
     return api
 
 

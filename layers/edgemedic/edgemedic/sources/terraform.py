@@ -478,6 +478,14 @@ class _Plan:
                     "not in this plan; one managed elsewhere cannot be seen by a plan scan"))
         config = {"Enabled": r.values.get("enabled") is not False, "Aliases": items(sorted(aliases or [])),
                   "Origins": items(origins), "DefaultCacheBehavior": default, "CacheBehaviors": items(behaviors)}
+        errors = r.get("custom_error_response")
+        if isinstance(errors, Unknown):
+            b.warn(f"distribution {r.address}: its custom error responses are known only after apply; "
+                   "custom-error-masks-api stays silent")
+        elif errors:  # custom-error-masks-api reads them
+            config["CustomErrorResponses"] = items(
+                {"ErrorCode": int(e.get("error_code") or 0), "ResponsePagePath": str(e.get("response_page_path") or ""),
+                 "ResponseCode": str(e.get("response_code") or "")} for e in errors if isinstance(e, dict))
         known_id = r.values.get("id")
         b.configs.append(({"Id": r.address, "ARN": r.values.get("arn") or "", "Status": "Plan",
                            "DomainName": r.values.get("domain_name") or f"{known_id or 'planned'}.cloudfront.net"},
@@ -515,6 +523,8 @@ class _Plan:
                 "OriginProtocolPolicy": str(custom.get("origin_protocol_policy")),
                 "OriginSslProtocols": items(sorted(custom.get("origin_ssl_protocols") or [])),
             }
+            if isinstance(custom.get("origin_read_timeout"), int):
+                api["CustomOriginConfig"]["OriginReadTimeout"] = custom["origin_read_timeout"]
         elif s3:
             api["S3OriginConfig"] = {"OriginAccessIdentity": ""}
         return api
