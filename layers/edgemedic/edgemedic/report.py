@@ -12,12 +12,14 @@ import json
 import os
 import sys
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -41,6 +43,8 @@ FindingKey = tuple[str, str, str, str]
 
 
 def version() -> str:
+    from importlib import metadata  # late: ~20 ms, and only SARIF and --version ask
+
     try:
         return metadata.version("edgemedic")
     except metadata.PackageNotFoundError:  # running from a source tree that is not installed
@@ -266,6 +270,58 @@ def findings_table(findings: Sequence[Finding]) -> Table:
     return table
 
 
+class FindingsGrid:
+    """:func:`findings_table`, laid out exactly as rich's ``Table`` lays that grid out (the same segments, so the same
+    bytes with or without colors), for less: the text column's width is the console's less the severity column
+    whatever the text (rich measures every cell of a ratio column, then sets its width from the ratio alone), and the
+    severity cells and the blank row between findings, the same on every row, are rendered once per table. Only the
+    text of each finding is laid out per finding. Narrower than 11 columns rich shrinks the columns by their
+    measurements: there the table itself is printed.
+    """
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = findings
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        width = options.max_width
+        if width < SEVERITY_WIDTH + 2:
+            yield findings_table(self.findings)  # type: ignore[misc]  # a renderable: rich renders it in place
+            return
+        widths = (SEVERITY_WIDTH, width - SEVERITY_WIDTH)  # the first column's 8 and its right padding
+        table_options = options.update(width=width, highlight=False, height=None)
+        left = table_options.update(width=widths[0], justify="left", no_wrap=True, overflow="ellipsis", height=None,
+                                    highlight=False)
+        right = table_options.update(width=widths[1], justify="left", no_wrap=False, overflow="fold", height=None,
+                                     highlight=False)
+        style = console.get_style("") + Style.null()  # the cells' style plus the (empty) row style
+
+        def cell(renderable: Any, column: int) -> list[list[Segment]]:
+            if column == 1:  # no padding: Table.grid collapses the gap into the first column's right side
+                return console.render_lines(renderable, right, style=style)
+            return console.render_lines(Padding(renderable, (0, 1, 0, 0)), left, style=style)
+
+        def row(cells: tuple[list[list[Segment]], list[list[Segment]]]) -> Iterator[Segment]:
+            height = max(1, *(len(lines) for lines in cells))
+            shaped = [Segment.set_shape(Segment.align_top(lines, w, max(len(c) for c in cells), style), w, height)
+                      for w, lines in zip(widths, cells)]
+            new_line = Segment.line()
+            for line_no in range(height):
+                for lines in shaped:
+                    yield from lines[line_no]
+                yield new_line
+
+        severities: dict[Severity, list[list[Segment]]] = {}
+        blank: list[Segment] | None = None
+        for f in self.findings:
+            if f.severity not in severities:
+                severities[f.severity] = cell(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]), 0)
+            head = Text.assemble((f.rule, "bold"), "  ", where_text(f))
+            yield from row((severities[f.severity], cell(Group(head, _finding_cell(f)), 1)))
+            if blank is None:
+                blank = list(row((cell("", 0), cell("", 1))))
+            yield from blank
+
+
 def distribution_heading(dist: Distribution | None, distribution_id: str) -> Text:
     heading = Text(f"Distribution {distribution_id}", style="bold")
     if dist is not None:
@@ -293,7 +349,7 @@ def render_table(console: Console, findings: Sequence[Finding], warnings: Sequen
             console.print(Text(f"{dist.domain_name} ({names})", style="dim", overflow="fold"))
         console.print()
         if own:
-            console.print(findings_table(own))
+            console.print(FindingsGrid(own))
     total = Text(f"{len(order)} distribution{'s' if len(order) != 1 else ''} scanned, {counts_line(findings)}.",
                  style="bold")
     console.print(total)

@@ -27,7 +27,6 @@ from typing import Mapping
 from . import automata
 from .apis import domain_of_origin, host_intent
 from .automata import GREEDY, OPT_SLASH, OPT_TAIL, SEGMENT, Language
-from .collect.origins import execute_api_id
 from .forwarding import forwarding_of
 from .model import (
     ROUTING_RULE_ONLY,
@@ -538,6 +537,8 @@ def route(api_host: str, path: str, inv: Inventory, *, region: str, method: str 
     host = api_host.lower().split(":", 1)[0]
     path = viewer_path(path)
     verb = method.upper() if method else None
+    from .collect.origins import execute_api_id  # late: the collect package is for scans, not `rules`
+
     found = execute_api_id(host)
     if found:
         api_id, api_region = found

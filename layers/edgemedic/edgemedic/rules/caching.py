@@ -32,6 +32,7 @@ from .common import (
 )
 from .requests import reach_with_path_fix
 
+
 # Managed policies made for static content (reference 1.1): an API behavior has them by default, not by choice.
 DEFAULT_CACHING_POLICIES = frozenset({
     policies.CACHING_OPTIMIZED, policies.CACHING_OPTIMIZED_UNCOMPRESSED, policies.AMPLIFY,

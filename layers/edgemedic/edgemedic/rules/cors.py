@@ -11,13 +11,18 @@ documented, so a policy that caches only on the origin's say-so does not make th
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, FixClass, Rule, SetAllowedMethods, Severity
 from ..forwarding import caches
+from ..lazy import lazy_module
 from ..model import ALL_METHODS, GET_HEAD, ApiProtocol, Behavior, Distribution, Inventory
-from ..router import Reach, reachable
 from .common import api_behaviors, auto, finding
+
+if TYPE_CHECKING:
+    from ..router import Reach
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
 
 CORS_KEY_HEADERS = ("origin", "access-control-request-method", "access-control-request-headers")
 _DISPLAY = {"origin": "Origin", "access-control-request-method": "Access-Control-Request-Method",
@@ -64,7 +69,7 @@ def check_cors_preflight_cached(dist: Distribution, inv: Inventory) -> Iterator[
         missing = [h for h in CORS_KEY_HEADERS if h not in keyed]
         if not missing:
             continue
-        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        reach = router.reachable(dist, behavior, inv, assume_host_fix=True)
         if not reach.known or not reach.reaches:
             continue
         reasons = list(dict.fromkeys(filter(None, (per_request_preflight(r) for r in reach.reaches))))

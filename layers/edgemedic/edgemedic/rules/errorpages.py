@@ -12,9 +12,11 @@ import json
 from typing import Iterator
 
 from ..findings import Finding, Rule, Severity
+from ..lazy import lazy_module
 from ..model import CustomErrorResponse, Distribution, Inventory, OriginKind
-from ..pathmatch import select_behavior
 from .common import api_behaviors, finding, manual
+
+pathmatch = lazy_module("edgemedic.pathmatch")  # loaded by the first check: `edgemedic rules` needs no pathmatch
 
 FUNCTION_RUNTIME = "cloudfront-js-2.0"
 
@@ -68,7 +70,7 @@ def check_custom_error_masks_api(dist: Distribution, inv: Inventory) -> Iterator
     replaced = "; ".join(_describe(e) for e in masking)
     if fallbacks:
         page = fallbacks[0].response_page_path
-        serving, _ = select_behavior(dist, page)
+        serving, _ = pathmatch.select_behavior(dist, page)
         targets = ", ".join(f"{b.path_pattern} (origin {b.target_origin_id})" for b in statics) or \
             f"{serving.path_pattern} (origin {serving.target_origin_id})"
         summary = (f"Serve the single-page fallback {page} from a CloudFront Function on the static behaviors and "

@@ -10,13 +10,18 @@ the authorizer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, FixClass, Rule, Severity
+from ..lazy import lazy_module
 from ..model import Api, ApiMethod, ApiProtocol, Distribution, Inventory
-from ..router import Reach, reachable
 from .common import api_behaviors, describe_policies, finding, pass_through_change, policy_fix
 from .passthrough import header_at_origin
+
+if TYPE_CHECKING:
+    from ..router import Reach
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
 
 API_KEY_HEADER = "x-api-key"
 _HEADER_SOURCE_PREFIXES = ("method.request.header.", "$request.header.")
@@ -65,7 +70,7 @@ def check_identity_header_dropped(dist: Distribution, inv: Inventory) -> Iterato
     # scan warns instead (rules.common.edge_function_warnings).
     for ab in api_behaviors(dist, inv, rule="apigw-identity-header-dropped"):
         behavior, origin = ab.behavior, ab.origin
-        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        reach = router.reachable(dist, behavior, inv, assume_host_fix=True)
         if not reach.known or not reach.reaches:
             continue
         dropped: dict[str, list[tuple[Reach, IdentityHeader]]] = {}

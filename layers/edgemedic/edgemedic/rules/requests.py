@@ -9,14 +9,14 @@ is forwarded without host intent, these rules look at the API as it will be once
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
 from ..apis import host_intent
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
+from ..lazy import lazy_module
 from ..model import (ALL_METHODS, GET_HEAD, GET_HEAD_OPTIONS, Api, ApiMethod, ApiProtocol, Behavior, Distribution,
                      Inventory)
-from ..router import Reach, Reachability, reachable
 from .common import (
     ApiBehavior,
     api_behaviors,
@@ -32,17 +32,23 @@ from .common import (
 )
 from .routing import proposed_origin_path
 
+if TYPE_CHECKING:
+    from ..router import Reach, Reachability
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
+
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def reach_with_path_fix(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
     """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
     paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
-    reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
+    reach = router.reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
     if reach.known and not reach.reaches:
         path = proposed_origin_path(dist, ab, inv)
         if path is not None:
-            fixed = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+            fixed = router.reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True,
+                                     origin_id=ab.origin.id)
             if fixed.known and fixed.reaches:
                 return replace(fixed, notes=(*fixed.notes, (
                     f"depends on apigw-path-unroutable: these are the methods reached once OriginPath of origin "

@@ -16,13 +16,19 @@ Decisions:
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
+from ..lazy import lazy_module
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
-from ..pathmatch import covers, example_path, overlap, reaching_example, shadowed_by
-from ..router import WEBSOCKET_HANDSHAKE_FAILED, Reachability, RouteResult, reachable, route
 from .common import ApiBehavior, api_behaviors, approve, finding, manual, targets
+
+if TYPE_CHECKING:
+    from ..router import Reachability, RouteResult
+
+# the path automata, loaded by the first check (`edgemedic rules` lists the rules without them)
+pathmatch = lazy_module("edgemedic.pathmatch")
+router = lazy_module("edgemedic.router")
 
 def may_rewrite_path(behavior: Behavior) -> bool:
     """Whether code at the edge can change the path between the viewer and the origin."""
@@ -60,14 +66,14 @@ def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv
     # Every other behavior whose requests reach this origin, directly or as a member of an origin group.
     siblings = [b for b in dist.behaviors if b != behavior and not may_rewrite_path(b)
                 and any(o.id == origin.id for o, _ in targets(dist, b))]
-    working = [b for b in siblings if reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
+    working = [b for b in siblings if router.reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
     fits, partial = [], []
     for candidate in _candidate_origin_paths(origin, inv, reach):
-        if not reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True,
+        if not router.reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True,
                          origin_id=origin.id).routable:
             continue
         broken = [b.path_pattern for b in working
-                  if not reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True,
+                  if not router.reachable(dist, b, inv, origin_path=candidate, assume_host_fix=True,
                                    origin_id=origin.id).routable]
         (partial if broken else fits).append((candidate, broken))
     if len(fits) == 1:
@@ -96,7 +102,7 @@ def proposed_origin_path(dist: Distribution, ab: ApiBehavior, inv: Inventory) ->
     behavior, origin = ab.behavior, ab.origin
     if behavior.request_functions:
         return None
-    reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
+    reach = router.reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
     if not reach.known or reach.routable:
         return None
     fix = _origin_path_fix(dist, behavior, origin, inv, reach, reach.example_unroutable or "/")
@@ -107,13 +113,13 @@ def check_path_unroutable(dist: Distribution, inv: Inventory) -> Iterator[Findin
     """No viewer path through an API behavior reaches a method of the API."""
     for ab in api_behaviors(dist, inv, rule="apigw-path-unroutable"):
         behavior, origin = ab.behavior, ab.origin
-        reach = reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
+        reach = router.reachable(dist, behavior, inv, assume_host_fix=True, origin_id=origin.id)
         if not reach.known or reach.routable:
             continue
         example = reach.example_unroutable or "/"
         api_path = reach.origin_path + example
-        result = route(reach.api_host or origin.domain_name, api_path, inv, region=origin.api.region)
-        if result.error == WEBSOCKET_HANDSHAKE_FAILED:
+        result = router.route(reach.api_host or origin.domain_name, api_path, inv, region=origin.api.region)
+        if result.error == router.WEBSOCKET_HANDSHAKE_FAILED:
             symptom = f"A WebSocket connection to {example} fails its handshake ({result.explanation})"
         else:
             symptom = f"GET {example} returns {result.status} {result.error}"
@@ -161,11 +167,11 @@ def _moves(dist: Distribution) -> dict[str, tuple[tuple[MoveBehavior, ...], tupl
     plans: dict[str, tuple[tuple[MoveBehavior, ...], tuple[str, ...]]] = {}
     for pattern in list(order):
         index = order.index(pattern)
-        coverer = next((p for p in order[:index] if covers(p, pattern)), None)
+        coverer = next((p for p in order[:index] if pathmatch.covers(p, pattern)), None)
         if coverer is None:
             continue
         start = order.index(coverer)
-        newly_shadowed = tuple(p for p in order[start:index] if covers(pattern, p))
+        newly_shadowed = tuple(p for p in order[start:index] if pathmatch.covers(pattern, p))
         if newly_shadowed:
             plans[pattern] = ((), newly_shadowed)
             continue
@@ -179,15 +185,15 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
     """An earlier behavior's pattern matches every path a later behavior's pattern matches."""
     plans = None
     for index, behavior in enumerate(dist.behaviors):
-        shadow = shadowed_by(dist, behavior)
+        shadow = pathmatch.shadowed_by(dist, behavior)
         if shadow is None:
-            if not behavior.is_default and reaching_example(dist, behavior) is None:
+            if not behavior.is_default and pathmatch.reaching_example(dist, behavior) is None:
                 yield _shadowed_by_union(dist, behavior, index)
             continue
         plans = plans if plans is not None else _moves(dist)
         moves, newly_shadowed = plans.get(behavior.path_pattern, ((), ()))
         position = dist.behaviors.index(shadow)
-        example = example_path(behavior.path_pattern) or behavior.path_pattern
+        example = pathmatch.example_path(behavior.path_pattern) or behavior.path_pattern
         evidence = [
             f"behavior {shadow.path_pattern} (position {position + 1}, origin {shadow.target_origin_id}) matches "
             f"every path that {behavior.path_pattern} (position {index + 1}, origin {behavior.target_origin_id}) "
@@ -198,9 +204,10 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
         if moves:
             fix = approve(f"Move behavior {behavior.path_pattern} before {moves[-1].before}", *moves)
             for other in dist.behaviors[position:index]:
-                if other.path_pattern == moves[-1].before or covers(other.path_pattern, behavior.path_pattern):
+                if (other.path_pattern == moves[-1].before
+                        or pathmatch.covers(other.path_pattern, behavior.path_pattern)):
                     continue
-                both = overlap(behavior.path_pattern, other.path_pattern)
+                both = pathmatch.overlap(behavior.path_pattern, other.path_pattern)
                 if both is not None:
                     notes.append(f"after the move, paths both {behavior.path_pattern} and {other.path_pattern} match "
                                  f"(e.g. {both}) go to {behavior.target_origin_id} instead of "
@@ -226,18 +233,19 @@ def check_shadowed(dist: Distribution, inv: Inventory) -> Iterator[Finding]:
 def _shadowed_by_union(dist: Distribution, behavior: Behavior, index: int) -> Finding:
     """Earlier patterns together (none alone) match every path ``behavior`` matches. The fix moves it before the
     first of them that takes any of its paths; a move that would leave another behavior unreachable is a ticket."""
-    takers = [b for b in dist.behaviors[:index] if overlap(b.path_pattern, behavior.path_pattern) is not None]
+    takers = [b for b in dist.behaviors[:index] if pathmatch.overlap(b.path_pattern, behavior.path_pattern) is not None]
     first = takers[0]
     evidence = [f"behaviors {', '.join(b.path_pattern for b in takers)} together match every path that "
                 f"{behavior.path_pattern} (position {index + 1}, origin {behavior.target_origin_id}) matches; "
                 "CloudFront uses the first match"]
-    evidence += [f"e.g. {overlap(b.path_pattern, behavior.path_pattern)} is served by {b.path_pattern}"
+    evidence += [f"e.g. {pathmatch.overlap(b.path_pattern, behavior.path_pattern)} is served by {b.path_pattern}"
                  for b in takers[:3]]
     position = dist.behaviors.index(first)
     order = [*dist.behaviors[:position], behavior, *dist.behaviors[position:index], *dist.behaviors[index + 1:]]
     lost = [b.path_pattern for b in order[position + 1:]
-            if not b.is_default and example_path(b.path_pattern, tuple(o.path_pattern for o in order[:order.index(b)]))
-            is None and b.path_pattern != behavior.path_pattern]
+            if not b.is_default
+            and pathmatch.example_path(b.path_pattern, tuple(o.path_pattern for o in order[:order.index(b)])) is None
+            and b.path_pattern != behavior.path_pattern]
     if lost:
         fix = manual(f"Narrow {behavior.path_pattern} or the behaviors before it",
                      f"Behavior {behavior.path_pattern} of distribution {dist.id} is never used: "

@@ -12,10 +12,12 @@ import math
 from typing import Iterator
 
 from ..findings import Finding, Rule, SetOriginReadTimeout, Severity
+from ..lazy import lazy_module
 from ..model import ApiProtocol, Distribution, Inventory, Origin, OriginKind
-from ..router import reachable
 from ..validate import ORIGIN_READ_TIMEOUT_MAX, ORIGIN_READ_TIMEOUT_RANGE
 from .common import auto, finding, is_api_origin, manual, targets, used_by
+
+router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
 
 AUTO_LIMIT = ORIGIN_READ_TIMEOUT_RANGE[1]  # 60 s: beyond it CloudFront needs a quota increase
 
@@ -25,7 +27,7 @@ def _rest_backend(dist: Distribution, origin: Origin, inv: Inventory) -> tuple[i
     methods that have it, and notes."""
     longest, methods, notes = 0, [], []
     for behavior in _reaching(dist, origin):
-        reach = reachable(dist, behavior, inv, assume_host_fix=True)
+        reach = router.reachable(dist, behavior, inv, assume_host_fix=True)
         if not reach.known:
             continue
         for r in reach.reaches:
