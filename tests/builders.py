@@ -10,6 +10,7 @@ Shared by every unit test module: extend it (append) rather than writing a secon
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Mapping
 
 from edgemedic import policies
@@ -314,6 +315,47 @@ def raw_config(*, origins: list[dict], behaviors: list[dict], aliases: tuple[str
         "IsIPV6Enabled": True,
     }
     return config
+
+
+def with_config(dist: Distribution) -> Distribution:
+    """``dist`` with a DistributionConfig in AWS's shape that says what its model says (for build_plan): origins,
+    origin groups, behaviors in order, aliases and custom error responses."""
+    order = ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE")
+    origins = []
+    for o in dist.origins:
+        raw = raw_origin(o.id, o.domain_name, path=o.origin_path,
+                         protocol=None if o.kind is OriginKind.S3 else o.protocol_policy or "https-only",
+                         ssl=o.ssl_protocols or ("TLSv1.2",))
+        if "CustomOriginConfig" in raw:
+            raw["CustomOriginConfig"]["OriginReadTimeout"] = o.read_timeout
+        origins.append(raw)
+    behaviors = []
+    for b in dist.behaviors:
+        methods = tuple(m for m in order if m in b.allowed_methods)
+        cached = tuple(m for m in order if m in b.cached_methods)
+        if b.legacy is not None:
+            raw = raw_behavior(b.path_pattern, b.target_origin_id, legacy_headers=b.legacy.headers, methods=methods,
+                               cached=cached, viewer=b.viewer_protocol_policy,
+                               ttls=(b.legacy.min_ttl, b.legacy.default_ttl, b.legacy.max_ttl))
+            raw["ForwardedValues"]["QueryString"] = b.legacy.query_string
+        else:
+            raw = raw_behavior(b.path_pattern, b.target_origin_id, cache=b.cache_policy_id,
+                               orp=b.origin_request_policy_id, methods=methods, cached=cached,
+                               viewer=b.viewer_protocol_policy)
+        if b.is_default:
+            raw.pop("PathPattern", None)
+        behaviors.append(raw)
+    config = raw_config(origins=origins, behaviors=behaviors, aliases=dist.aliases)
+    errors = [{"ErrorCode": e.error_code, "ResponsePagePath": e.response_page_path,
+               "ResponseCode": e.response_code, "ErrorCachingMinTTL": 10} for e in dist.custom_error_responses]
+    config["CustomErrorResponses"] = {"Quantity": len(errors), **({"Items": errors} if errors else {})}
+    groups = [{"Id": g.id,
+               "FailoverCriteria": {"StatusCodes": {"Quantity": len(g.failover_codes),
+                                                    "Items": list(g.failover_codes)}},
+               "Members": {"Quantity": len(g.members), "Items": [{"OriginId": m} for m in g.members]}}
+              for g in dist.origin_groups]
+    config["OriginGroups"] = {"Quantity": len(groups), **({"Items": groups} if groups else {})}
+    return replace(dist, config=config)
 
 
 # --------------------------------------------------------------------------------------------- custom policies, TLS

@@ -262,7 +262,15 @@ def test_iam_host_mismatch_through_a_custom_domain_base_path() -> None:
                    domain_origin("cd", "api.example.com"), domains=[domain])
     assert found[7] == ("methods with AWS_IAM: PUT /orders/items (AWS_IAM)",
                         "Host at the API: api.example.com; no alias (none) is an API Gateway custom domain mapped to "
-                        "the API")
+                        "the API", "the methods are in stage live of REST API o1r2d3e4r5 (us-east-1)")
+    dist = _dist(behavior("/orders/*", "cd", orp=AEHH), domain_origin("cd", "api.example.com"))
+    [f] = check_iam_host_mismatch(dist, inventory(dist, apis=apis, domains=[domain]))
+    # No alias: the texts say one is to be added, not "the alias" (issue 13, item 9).
+    assert f.fix.summary == ("Give the distribution an alias and put an API Gateway custom domain of that name in "
+                             "front of API o1r2d3e4r5, or sign for api.example.com")
+    assert "create a REGIONAL API Gateway custom domain named a domain you first add to the distribution as an " \
+           "alternate domain name (alias) (TLS 1.2) with a base path mapping to API o1r2d3e4r5 stage live" \
+           in f.fix.ticket
 
 
 def test_iam_host_mismatch_names_an_alias_that_is_a_mapped_custom_domain() -> None:

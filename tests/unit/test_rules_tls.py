@@ -63,6 +63,7 @@ def test_elb_dns_name_with_exactly_one_certificate_name_pointing_at_it():
         "origin lb is the target of behavior *",
         f"{ELB} is a load balancer DNS name, which no certificate can name",
         f"certificate names on load balancer {ELB}: example.com, *.example.com",
+        f"Route 53 names pointing at load balancer {ELB}: origin.example.com",
         "behaviors affected: *",
     )
     assert found[0].symptom == ("CloudFront answers 502 \"CloudFront wasn't able to connect to the origin\" for "
@@ -76,6 +77,9 @@ def test_several_candidate_names_make_it_manual():
     assert (f.fix.fix_class, f.fix.changes) == (FixClass.MANUAL, ())
     assert "candidates (names on the certificate that point at the load balancer): a.example.com, b.example.com." \
         in f.fix.ticket
+    # The load balancer's own DNS name can be on no certificate: the ticket does not propose one that names it.
+    assert f"certificate naming {ELB}" not in f.fix.ticket
+    assert f"Route 53 names pointing at load balancer {ELB}: a.example.com, b.example.com, x.other.org" in f.evidence
 
 
 def test_elb_origin_not_in_inventory_is_manual_without_candidates():

@@ -281,7 +281,9 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
         hits = [r for r in reach.reaches if r.method.authorization_type == "AWS_IAM"]
         if not hits:
             continue
-        alias = dist.aliases[0] if dist.aliases else "an alias of the distribution"
+        # Without an alias there is no name to give the custom domain: the person adds one first (text says so).
+        alias = (dist.aliases[0] if dist.aliases
+                 else "a domain you first add to the distribution as an alternate domain name (alias)")
         api = hits[0].api
         viewer_host = dist.aliases[0] if dist.aliases else dist.domain_name
         # The alias may already be a custom domain mapped to the API while this behavior does not forward Host.
@@ -312,11 +314,13 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
             symptom=(f"{hits[0].method.http_method if hits[0].method.http_method != 'ANY' else 'GET'} "
                      f"https://{viewer_host}{hits[0].example_path} signed for {viewer_host} returns 403 \"The "
                      "request signature we calculated does not match the signature you provided\""),
-            fix=manual(f"Put an API Gateway custom domain equal to the alias in front of API {api.id}, or sign "
-                       f"for {reach.api_host}", ticket),
+            fix=manual((f"Put an API Gateway custom domain named {dist.aliases[0]} in front of API {api.id}"
+                        if dist.aliases else f"Give the distribution an alias and put an API Gateway custom domain "
+                        f"of that name in front of API {api.id}") + f", or sign for {reach.api_host}", ticket),
             evidence=(
                 f"methods with AWS_IAM: {_labels(hits)}",
                 f"Host at the API: {reach.api_host}; {why_not}",
+                f"the methods are in stage {hits[0].stage} of {api.protocol.value} API {api.id} ({api.region})",
             ),
             notes=_notes(behavior, reach),
         )

@@ -159,6 +159,9 @@ def check_name_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Finding]
             evidence.append(f"{origin.domain_name} is a load balancer DNS name, which no certificate can name")
         if readable:
             evidence.append(f"certificate names on load balancer {lb.dns_name}: {', '.join(certs.names)}")
+            if lb.alias_names:  # where the proposed origin domain comes from
+                evidence.append(f"Route 53 names pointing at load balancer {lb.dns_name}: "
+                                f"{', '.join(lb.alias_names)}")
         for probe in probe_mismatch:
             evidence.append(f"probe of {probe.host}:{probe.port} with SNI {probe.server_name}: name-mismatch"
                             + (f" (certificate names: {', '.join(probe.names)})" if probe.names else "")
@@ -188,8 +191,10 @@ def check_name_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Finding]
                        "create one (a record pointing at the load balancer, covered by the listener certificate)")
             ticket = (f"Origin {origin.id} of distribution {dist.id} is {origin.domain_name}, which the origin's "
                       f"certificate does not name. Set the origin domain to a DNS name that is on the certificate and "
-                      f"resolves to the same origin, or put a certificate naming {origin.domain_name} on the origin. "
-                      f"{options}.")
+                      f"resolves to the same origin"
+                      # no certificate can name a load balancer's own DNS name (the evidence says so)
+                      + ("" if elb_name else f", or put a certificate naming {origin.domain_name} on the origin")
+                      + f". {options}.")
             fix = manual("Set the origin domain to a name on the origin's certificate", ticket)
         yield finding(NAME_MISMATCH, dist, behavior="", origin=origin.id, message=message, symptom=symptom,
                       fix=fix, evidence=evidence, notes=notes)
