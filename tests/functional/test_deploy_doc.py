@@ -22,7 +22,8 @@ def test_the_page_answers_in_the_order_an_ops_engineer_asks() -> None:
     headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["What it will and will not touch", "Start in dry run, and read what it would have done",
                         "Go live", "Stop everything at once", "Scope it to some distributions",
-                        "What it costs per month", "Check it works after deploying", "Uninstall", "Reference"]
+                        "What it costs per month", "Check it works after deploying", "Uninstall",
+                        "Organization (hub and spokes)", "Reference"]
 
 
 def test_the_cost_arithmetic_adds_up() -> None:

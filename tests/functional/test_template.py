@@ -145,7 +145,11 @@ def test_table_queue_and_secret_permissions_are_scoped_to_their_resource(templat
             if any(a.startswith("dynamodb:") for a in actions):
                 assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, name
             if any(a.startswith("sqs:") for a in actions):
-                assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
+                if name == "SweepFunction":  # it also fans member accounts out (tests/e2e/test_org_hub.py)
+                    assert statement["Resource"] == [{"Fn::GetAtt": ["ApplyQueue", "Arn"]},
+                                                     {"Fn::GetAtt": ["SweepQueue", "Arn"]}]
+                else:
+                    assert statement["Resource"] == {"Fn::GetAtt": ["ApplyQueue", "Arn"]}, name
             if any(a.startswith("secretsmanager:") for a in actions):
                 assert actions == ["secretsmanager:GetSecretValue"], name
                 if name == "ApproveFunction":  # deployed only with a Slack secret; needs nothing else
@@ -164,7 +168,8 @@ def test_secret_grants_exist_only_when_an_arn_is_given(template: dict) -> None:
                                                         {"Condition": "HasTicketSecret"}]}
     for name in ("EvaluateFunction", "SweepFunction", "ApplyFunction"):
         raw = template["Resources"][name]["Properties"]["Policies"][0]["Statement"]
-        conditional = [s["Fn::If"] for s in raw if "Fn::If" in s]
+        conditional = [s["Fn::If"] for s in raw
+                       if "Fn::If" in s and s["Fn::If"][0] not in {"IsOrganization", "ExportToSecurityHub"}]
         assert [(c[0], c[1]["Sid"]) for c in conditional] == [("HasNotifySecret", "NotifySecrets")], name
         assert not any("secretsmanager:GetSecretValue" in s.get("Action", []) for s in raw if "Fn::If" not in s)
     for name in ("ApproveFunction", "ApproveErrorsAlarm"):
@@ -250,8 +255,13 @@ def test_dlq_policy_names_every_rule(template: dict) -> None:
             if "RuleName" in props or "Name" in props:
                 names.add((props.get("RuleName") or props.get("Name"))["Fn::Sub"].split("}-", 1)[1])
     statement = template["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    allowed = {arn["Fn::Sub"].rsplit("}-", 1)[1] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    arns = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    allowed = {arn["Fn::Sub"].rsplit("}-", 1)[1] for arn in arns if "Fn::Sub" in arn}
     assert allowed == names == {"cloudfront-changes", "apigateway-changes", "sweep"}
+    # The organization bus's rules (tests/functional/test_org_template.py), only with OrganizationId.
+    assert [arn["Fn::If"] for arn in arns if "Fn::If" in arn] == [
+        ["IsOrganization", {"Fn::GetAtt": [rule, "Arn"]}, {"Ref": "AWS::NoValue"}]
+        for rule in ("OrganizationCloudFrontChanges", "OrganizationApiGatewayChanges")]
 
 
 def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
@@ -261,7 +271,7 @@ def test_alarms_on_each_function_errors_and_each_dlq(template: dict) -> None:
     on_queues = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms
                  if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"}
     assert on_functions == set(FUNCTIONS)
-    assert on_queues == {"EventsDeadLetterQueue", "ApplyDeadLetterQueue"}
+    assert on_queues == {"EventsDeadLetterQueue", "ApplyDeadLetterQueue", "SweepDeadLetterQueue"}
 
 
 def test_modes_are_strings_yaml_cannot_read_as_booleans(template: dict) -> None:

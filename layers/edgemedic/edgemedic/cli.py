@@ -7,6 +7,11 @@
     edgemedic trace URL [-X METHOD] [-H 'Name: value' ...] [--distribution ID] [--format table|json] [--after-fix]
     edgemedic demo
 
+scan, fix and trace also work across accounts: ``--account ID [--account ID ...]`` or ``--org`` (the
+organization's ACTIVE accounts) with ``--role-name NAME [--external-id X]`` assume
+``arn:PARTITION:iam::ID:role/NAME`` in each, ``--parallel N`` accounts at a time; an account whose role cannot be
+assumed is one warning and the others go on.
+
 Exit codes: 0 nothing to report (scan: nothing at or above ``--fail-on``; fix: every distribution applied, had
 nothing to do, or was only previewed; trace: the request would succeed), 1 findings (scan), a distribution that
 failed or was rolled back (fix), or a request that would fail (trace), 2 usage, credentials or any other error, said
@@ -21,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
+from . import accounts
 from .errors import CredentialsError, EdgemedicError, NotFoundError
 from .lazy import lazy_module
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 PROG = "edgemedic"
+SECURITY_FORMATS = ("asff", "ocsf")
 FAIL_ON_NEVER = "never"
 FIX_CLASS_NAMES = ("auto", "approve")  # the FixClass values `fix --class` takes
 SEVERITY_NAMES = ("critical", "high", "medium", "low")  # the Severity values, most severe first
@@ -104,11 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--distribution", dest="distributions", action="extend", nargs="+", default=[],
                        metavar="ID", help="only these distributions (default: every one in the account)")
 
-    scan = commands.add_parser("scan", parents=[common, scope], help="report misconfigurations (read-only)",
+    many = argparse.ArgumentParser(add_help=False)
+    org = many.add_argument_group("several accounts")
+    # append, not extend: nargs="+" would swallow trace's URL.
+    org.add_argument("--account", dest="accounts", action="append", default=[], metavar="ID",
+                     help="scan this account through --role-name; repeatable")
+    org.add_argument("--org", action="store_true",
+                     help="every ACTIVE account of the organization (from the management account or a delegated "
+                          "administrator)")
+    org.add_argument("--role-name", metavar="NAME",
+                     help="the role to assume in each account: arn:PARTITION:iam::ID:role/NAME")
+    org.add_argument("--external-id", metavar="X", help="the external id the role's trust policy requires")
+    org.add_argument("--parallel", type=_pool_size, default=accounts.DEFAULT_POOL, metavar="N",
+                     help=f"accounts worked on at once (default {accounts.DEFAULT_POOL})")
+
+    scan = commands.add_parser("scan", parents=[common, scope, many], help="report misconfigurations (read-only)",
                                description="Read every distribution and the APIs behind it; change nothing.")
-    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit", "html"), default="table",
+    scan.add_argument("--format", choices=("table", "json", "sarif", "gitlab", "junit", "html", *SECURITY_FORMATS),
+                      default="table",
                       help="sarif: GitHub code scanning; gitlab: GitLab code quality; junit: CI test reports; "
-                           "html: one self-contained page with a diagram per distribution (use with --output)")
+                           "html: one self-contained page with a diagram per distribution (use with --output); "
+                           "asff: Security Hub's BatchImportFindings shape; ocsf: OCSF 1.3 Detection Findings")
     scan.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
     scan.add_argument("--fail-on", choices=(*SEVERITY_NAMES, FAIL_ON_NEVER), default="low",
                       help="exit 1 when a finding is at least this severe (default: low; 'never' always exits 0)")
@@ -125,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="PATH",
                         help="the JSON of `terraform show -json PLANFILE`; repeatable")
 
-    fix = commands.add_parser("fix", parents=[common, scope], help="plan and apply fixes",
+    fix = commands.add_parser("fix", parents=[common, scope, many], help="plan and apply fixes",
                               description="Plan the fixes of one class, show them as diffs and apply them "
                                           "(asks first unless --yes).")
     fix.add_argument("--class", dest="fix_class", choices=FIX_CLASS_NAMES, default="auto",
@@ -137,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--format", choices=("table", "markdown", "json"), default="table")
 
     trace = commands.add_parser(
-        "trace", parents=[common], help="explain what happens to one request, edge to API",
+        "trace", parents=[common, many], help="explain what happens to one request, edge to API",
         description="Follow one request through CloudFront to API Gateway: behavior, methods and caching, the "
                     "origin request, routing at the API, and the verdict with the rule that explains it.")
     trace.add_argument("url", help="https://, http://, wss:// or ws:// URL, as a client would call it")
@@ -261,13 +284,14 @@ class ScanProgress:
 
 def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_ids: Sequence[str] = (),
              probe: bool = False, probe_timeout: float = 3.0, progress: "ScanProgress | None" = None,
-             summaries: bool = True) -> ScanResult:
+             summaries: bool = True, account: str = "") -> ScanResult:
     """Collect and evaluate; a rule that crashes becomes a warning instead of hiding the other findings.
 
     A scan of the whole account takes the distributions from the ListDistributions pages (no config read per
     distribution): what writes (``fix``) reads the config and ETag again before planning, and the json output
     reads the configs of the distributions it shows diffs for (:func:`finding_diffs`). ``summaries=False`` reads
-    every config (for callers that plan on the scanned distributions themselves, like the demo)."""
+    every config (for callers that plan on the scanned distributions themselves, like the demo). ``account`` is
+    written on every finding (a scan of several accounts)."""
     from . import collect, engine
 
     # Without --region: every region where the account has API Gateway custom domains (--region narrows it).
@@ -287,6 +311,8 @@ def run_scan(clients: "Clients", *, regions: Sequence[str] = (), distribution_id
                             "`aws cloudfront list-distributions`")
     errors = engine.RuleErrors()
     findings = engine.scan(inv, errors=errors)
+    if account:
+        findings = [dataclasses.replace(f, account=account) for f in findings]
     return ScanResult(inv, findings, [*inv.warnings, *engine.warnings(inv), *errors.messages])
 
 
@@ -298,6 +324,91 @@ def regions_read(result: ScanResult, asked: Sequence[str] = ()) -> set[str]:
     found = {region for region, _ in inv.apis} | {d.region for d in inv.custom_domains.values()}
     found |= {r for d in inv.distributions for o in d.origins if (r := execute_api_region(o.domain_name))}
     return set(asked) | found
+
+
+# --------------------------------------------------------------------------------------------- several accounts
+
+
+@dataclasses.dataclass
+class AccountScans:
+    """A scan of several accounts: one outcome per account, in the order asked."""
+
+    outcomes: list["accounts.Outcome[ScanResult]"]
+
+    @property
+    def scanned(self) -> list["accounts.Outcome[ScanResult]"]:
+        return [o for o in self.outcomes if o.value is not None]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.scanned for f in o.value.findings]  # type: ignore[union-attr]
+
+    def warnings(self) -> list[str]:
+        """Each account's warnings, prefixed with its id, and one line for each account not scanned."""
+        lines: list[str] = []
+        for outcome in self.outcomes:
+            if outcome.value is None:
+                lines.append(f"account {outcome.account.label} not scanned: {outcome.error}")
+            else:
+                lines.extend(f"account {outcome.account.id}: {w}" for w in outcome.value.warnings)
+        return lines
+
+    def summary(self) -> list[dict[str, Any]]:
+        return [{"id": o.account.id, "name": o.account.name or None, "scanned": o.value is not None,
+                 "distributions": len(o.value.inventory.distributions) if o.value is not None else 0,
+                 "error": o.error} for o in self.outcomes]
+
+
+def several_accounts(args: argparse.Namespace) -> bool:
+    """Whether the command works through assumed roles; UsageError when those options do not fit together."""
+    try:
+        accounts.check_options(args.accounts, args.org, args.role_name, args.external_id)
+    except ValueError as exc:
+        raise UsageError(f"{exc} (see {PROG} {args.command} --help)") from exc
+    return bool(args.accounts or args.org)
+
+
+def scan_accounts(clients: "Clients", args: argparse.Namespace, *, regions: Sequence[str] = (),
+                  distribution_ids: Sequence[str] = (), probe: bool = False,
+                  probe_timeout: float = 3.0) -> AccountScans:
+    """Scan each account of ``--account``/``--org`` through its role, ``--parallel`` at a time, with progress on
+    a terminal. Distributions named with ``--distribution`` are looked for in every account; one that no account
+    has is an error, as in a single account. So is an organization in which no account could be scanned."""
+    targets = accounts.targets(clients, account_ids=args.accounts, org=args.org, role_name=args.role_name)
+    progress = accounts.Progress(sys.stderr, len(targets))
+    progress.enabled = progress.enabled and not getattr(args, "quiet", False)
+
+    def work(target: "accounts.Target", member: "Clients") -> ScanResult:
+        wanted = list(distribution_ids)
+        if wanted:
+            present = _distribution_ids(member.cloudfront())
+            wanted = [d for d in wanted if d in present]
+            if not wanted:
+                from .model import Inventory
+
+                return ScanResult(Inventory(), [], [])
+        return run_scan(member, regions=regions, distribution_ids=wanted, probe=probe, probe_timeout=probe_timeout,
+                        account=target.account.id)
+
+    def done(outcome: "accounts.Outcome[ScanResult]") -> None:
+        read = len(outcome.value.inventory.distributions) if outcome.value is not None else 0
+        progress.advance(read, failed=outcome.error is not None)
+
+    try:
+        outcomes = accounts.fan_out(clients, targets, work, external_id=args.external_id, pool=args.parallel,
+                                    on_done=done, aliases=True)
+    finally:
+        progress.close()
+    scans = AccountScans(outcomes)
+    if not scans.scanned:
+        raise accounts.AccountError(f"no account could be scanned; {outcomes[0].account.id}: {outcomes[0].error}")
+    found = {d.id for o in scans.scanned for d in o.value.inventory.distributions}  # type: ignore[union-attr]
+    missing = [d for d in dict.fromkeys(distribution_ids) if d not in found]
+    if missing:
+        unscanned = len(outcomes) - len(scans.scanned)
+        where = f"the {len(scans.scanned)} account(s) scanned" + (f" ({unscanned} not reachable)" if unscanned else "")
+        raise NotFoundError(f"distribution {missing[0]} is in none of {where}")
+    return scans
 
 
 def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
@@ -512,7 +623,19 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
     if args.templates or args.plans:
         from .sources.command import scan_files
 
+        if args.accounts or args.org or args.role_name:
+            raise UsageError("--account, --org and --role-name scan live accounts; --template and --terraform-plan "
+                             "scan files: pass one or the other")
+        if args.format in SECURITY_FORMATS:
+            raise UsageError(f"--format {args.format} describes resources deployed in an account; for --template and "
+                             "--terraform-plan use json, sarif, gitlab or junit")
+
         return scan_files(args)
+    if several_accounts(args):
+        if args.format == "html":
+            raise UsageError("--format html shows one account; with --account or --org use table, json, sarif, "
+                             "gitlab, junit, asff or ocsf")
+        return cmd_scan_accounts(args, clients or make_clients(args))
     clients = clients or make_clients(args)
     result = run_scan(clients, regions=args.regions, distribution_ids=args.distributions, probe=args.probe,
                       probe_timeout=args.probe_timeout, progress=ScanProgress.for_args(args))
@@ -531,15 +654,92 @@ def cmd_scan(args: argparse.Namespace, clients: "Clients | None") -> int:
 
             out.write(formats.render(args.format, result.findings, warnings,
                                      distributions=[d.id for d in result.inventory.distributions]))
+        elif args.format in SECURITY_FORMATS:
+            account, partition = caller_account(clients)
+            write_security_format(out, args.format, result.findings, warnings, account=account, partition=partition,
+                                  region=clients.default_region)
         else:
             console = report.make_console(out, plain=args.output is not None)
             report.render_table(console, result.findings, warnings, result.inventory.distributions)
+    return scan_exit_code(args, result.findings)
+
+
+def scan_exit_code(args: argparse.Namespace, findings: Sequence[Finding]) -> int:
     if args.fail_on == FAIL_ON_NEVER:
         return 0
     from .findings import Severity
 
     threshold = Severity(args.fail_on)
-    return 1 if any(f.severity.at_least(threshold) for f in result.findings) else 0
+    return 1 if any(f.severity.at_least(threshold) for f in findings) else 0
+
+
+def caller_account(clients: "Clients") -> tuple[str, str]:
+    """(account id, partition) of the credentials in use."""
+    identity = clients.client("sts").get_caller_identity()
+    return identity["Account"], identity["Arn"].split(":")[1]
+
+
+def write_security_format(out: TextIO, fmt: str, findings: Sequence[Finding], warnings: Sequence[str], *,
+                          account: str, partition: str, region: str) -> None:
+    """ASFF (``{"Findings": [...]}``) or OCSF (a JSON array of events) on ``out``; these formats have no place for
+    warnings, so they go to stderr, one line each."""
+    import json
+    from datetime import datetime, timezone
+
+    from .rules import RULES
+
+    now = datetime.now(timezone.utc)
+    if fmt == "asff":
+        from . import asff
+
+        document: Any = asff.document(findings, RULES, account=account, partition=partition, region=region, now=now)
+    else:
+        from . import ocsf
+
+        document = ocsf.events(findings, RULES, account=account, partition=partition, region=region, now=now,
+                               version=report.version())
+    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    for warning in warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+
+
+def cmd_scan_accounts(args: argparse.Namespace, clients: "Clients") -> int:
+    """``scan --account``/``--org``: every format, each finding with its ``account``; the table groups by account."""
+    scans = scan_accounts(clients, args, regions=args.regions, distribution_ids=args.distributions,
+                          probe=args.probe, probe_timeout=args.probe_timeout)
+    findings, warnings = scans.findings, scans.warnings()
+    out: TextIO
+    with _output(args.output) as out:
+        if args.format == "json":
+            diffs: dict[report.FindingKey, str | None] = {}
+            problems: list[str] = []
+            for outcome in scans.scanned:
+                own_diffs, own_problems = finding_diffs(outcome.value, outcome.clients)  # type: ignore[arg-type]
+                diffs.update(own_diffs)
+                problems.extend(f"account {outcome.account.id}: {p}" for p in own_problems)
+            read = [d for o in scans.scanned for d in o.value.inventory.distributions]  # type: ignore[union-attr]
+            regions = set(args.regions).union(*(regions_read(o.value, args.regions) for o in scans.scanned))
+            out.write(report.render_json(findings, [*warnings, *problems], diffs,
+                                         metadata=report.scan_metadata(read, regions), accounts=scans.summary()))
+        elif args.format in ("sarif", "gitlab", "junit"):
+            from . import formats
+
+            out.write(formats.render(args.format, findings, warnings,
+                                     distributions=[d.id for o in scans.scanned
+                                                    for d in o.value.inventory.distributions]))  # type: ignore
+        elif args.format in SECURITY_FORMATS:
+            # Every finding carries its account; the partition is the one the roles were assumed in.
+            partition = scans.outcomes[0].target.role_arn.split(":")[1]
+            write_security_format(out, args.format, findings, warnings, account="", partition=partition,
+                                  region=clients.default_region)
+        else:
+            console = report.make_console(out, plain=args.output is not None)
+            report.render_accounts_table(console, [
+                report.AccountSection(o.account.label, error=o.error) if o.value is None else
+                report.AccountSection(o.account.label, o.value.findings, o.value.warnings,
+                                      o.value.inventory.distributions)
+                for o in scans.outcomes])
+    return scan_exit_code(args, findings)
 
 
 def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) -> int:
@@ -547,14 +747,21 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
     if interactive and not _isatty(stdin):
         raise UsageError("not asking for confirmation without a terminal: pass --yes to apply, "
                          "or --dry-run to only show the plans")
+    many = several_accounts(args)
     clients = clients or make_clients(args)
     from .findings import FixClass
 
     classes = frozenset({FixClass(args.fix_class)})
     console = report.make_console()
-    scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions,
-                    progress=ScanProgress.for_args(args))
-    for warning in scan.warnings:
+    if many:
+        scans = scan_accounts(clients, args, regions=args.regions, distribution_ids=args.distributions)
+        work = [(o.account.label, o.clients, o.value) for o in scans.scanned]
+        warnings = scans.warnings()
+    else:
+        scan = run_scan(clients, regions=args.regions, distribution_ids=args.distributions,
+                        progress=ScanProgress.for_args(args))
+        work, warnings = [("", clients, scan)], scan.warnings
+    for warning in warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
 
     def ask(built: "Plan") -> bool:
@@ -562,14 +769,19 @@ def cmd_fix(args: argparse.Namespace, clients: "Clients | None", stdin: TextIO) 
         answer = stdin.readline().strip().lower()
         return answer in {"y", "yes"}
 
-    results = run_fixes(clients, scan, classes, dry_run=args.dry_run, confirm=None if not interactive else ask,
-                        console=console)
+    # Accounts one after the other: a person answers one question at a time, and the output stays in order.
+    results: list["ApplyResult"] = []
+    for label, member, scan in work:
+        if label:
+            console.print(f"Account {label}", style="bold underline", markup=False)
+        results += run_fixes(member, scan, classes, dry_run=args.dry_run,
+                             confirm=None if not interactive else ask, console=console)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
     console.print(", ".join(f"{n} {STATUS_TEXT.get(s, s)}" for s, n in counts.items()) or "no distributions",
                   markup=False)
-    others = [f for f in scan.findings if f.fix.fix_class not in classes]
+    others = [f for _, _, scan in work for f in scan.findings if f.fix.fix_class not in classes]
     if others:
         console.print(f"{len(others)} finding(s) of other fix classes remain; `edgemedic scan` lists them.",
                       markup=False)
@@ -596,8 +808,12 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
     from . import trace as tracing
 
     request = tracing.parse_request(args.url, args.method, args.headers)
+    many = several_accounts(args)
     clients = clients or make_clients(args)
-    dist_id = args.trace_distribution or tracing.locate_distribution(clients.cloudfront(), request.host)
+    if many:
+        clients, dist_id = locate_in_accounts(clients, args, request.host)
+    else:
+        dist_id = args.trace_distribution or tracing.locate_distribution(clients.cloudfront(), request.host)
     result = run_scan(clients, regions=args.regions, distribution_ids=[dist_id])
     dist = result.distribution(dist_id)
     assert dist is not None  # run_scan raises NotFoundError otherwise
@@ -635,6 +851,34 @@ def cmd_trace(args: argparse.Namespace, clients: "Clients | None") -> int:
             tracing.render(console, after)
     final = after if after is not None else current
     return 0 if final.ok else 1
+
+
+def locate_in_accounts(clients: "Clients", args: argparse.Namespace, host: str) -> tuple["Clients", str]:
+    """The account (its clients) and distribution that serve ``host`` (or hold ``--distribution``), looked for in
+    every account of ``--account``/``--org`` in parallel."""
+    from . import trace as tracing
+
+    targets = accounts.targets(clients, account_ids=args.accounts, org=args.org, role_name=args.role_name)
+
+    def find(target: "accounts.Target", member: "Clients") -> str | None:
+        cloudfront = member.cloudfront()
+        if args.trace_distribution:
+            return args.trace_distribution if args.trace_distribution in _distribution_ids(cloudfront) \
+                else None
+        try:
+            return tracing.locate_distribution(cloudfront, host)
+        except tracing.TraceError:
+            return None
+
+    outcomes = accounts.fan_out(clients, targets, find, external_id=args.external_id, pool=args.parallel)
+    for outcome in outcomes:
+        if outcome.value is not None and outcome.clients is not None:
+            return outcome.clients, outcome.value
+    what = f"distribution {args.trace_distribution}" if args.trace_distribution else \
+        f"a distribution with {host} as an alias or domain name"
+    unreachable = "; ".join(f"{o.account.id}: {o.error}" for o in outcomes if o.error is not None)
+    raise NotFoundError(f"{what} is in none of the {len(outcomes)} account(s)"
+                        + (f"; not reachable: {unreachable}" if unreachable else ""))
 
 
 DEMO_NEEDS = ("moto", "aws_lambda_powertools", "slack_sdk")
@@ -681,6 +925,28 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def _distribution_ids(cloudfront: Any) -> set[str]:
+    """The ids of an account's distributions (ListDistributions)."""
+    from .collect.calls import ResourceUnreadable, paginate
+    from .errors import ReadError
+
+    try:
+        return {s["Id"] for s in paginate("distributions", cloudfront, "list_distributions",
+                                          "DistributionList.Items")}
+    except ResourceUnreadable as problem:
+        raise ReadError(f"cannot list CloudFront distributions: {problem.code}: {problem.message}") from problem
+
+
+def _pool_size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 64:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of accounts from 1 to 64")
+    return size
 
 
 def _one_line(exc: BaseException) -> str:

@@ -19,6 +19,12 @@ Gaps of moto 5.2 that it fills (sources: ../shared/reference/aws-facts.md):
   normalised. Legacy TTLs left out of a request take AWS's documented defaults (``DefaultTTL`` 86400,
   ``MaxTTL`` 31536000, ``MinTTL`` 0) where moto stores 0. moto also drops ``FunctionAssociations`` and
   ``LambdaFunctionAssociations``: they are kept and returned.
+- **AssumeRole** (IAM User Guide, "Troubleshooting IAM roles"; STS API reference, ``AssumeRole``): moto hands out
+  credentials for any role ARN, even one that does not exist. Here AssumeRole answers HTTP 403 ``AccessDenied``
+  ("User: ... is not authorized to perform: sts:AssumeRole on resource: ...") when the role does not exist in the
+  target account, or when its trust policy requires an ``sts:ExternalId`` the caller did not pass. The trust
+  policy's principals are not evaluated. Credentials from AssumeRole reach moto's resources of the role's account
+  (moto maps the temporary access key to the account in the role ARN), through these same gap-fillers.
 - **Lambda function URLs** (Lambda API reference, ``ListFunctionUrlConfigs``): moto has GetFunctionUrlConfig but
   no ListFunctionUrlConfigs. It is answered here from moto's own GetFunctionUrlConfig: a list of zero or one URL
   config (moto keeps one URL per function; AWS allows one per qualifier), ``FunctionUrl`` ending in ``/`` as AWS
@@ -151,6 +157,22 @@ def managed_origin_request_policy_config(policy: OriginRequestPolicy) -> dict:
     }
 
 
+def _trusted_external_ids(document: Any) -> set[str]:
+    """The ``sts:ExternalId`` values a role's trust policy requires (empty: none required)."""
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    statements = document.get("Statement", [])
+    wanted: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        for values in (statement.get("Condition") or {}).values():
+            value = values.get("sts:ExternalId")
+            if value is not None:
+                wanted.update([value] if isinstance(value, str) else value)
+    return wanted
+
+
 def _pattern(behavior: Mapping) -> str:
     return behavior.get("PathPattern") or "*"
 
@@ -239,7 +261,25 @@ class Emulator:
     def clients(self, max_attempts: int = 5) -> Clients:
         """Clients whose calls go to moto through the gap-fillers (retries in botocore's standard mode)."""
         assert self.session is not None, "use the emulator as a context manager"
-        return Clients(self.session, max_attempts=max_attempts)
+        return Clients(self.session, max_attempts=max_attempts, session_factory=self.session_for)
+
+    def account_clients(self, account_id: str) -> Clients:
+        """Clients acting as ``account_id`` itself (moto's ``x-moto-account-id``): to set up a member account in
+        tests, e.g. the role edgemedic assumes there."""
+        session = self.session_for(aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        def as_account(request: Any, **kwargs: Any) -> None:
+            request.headers["x-moto-account-id"] = account_id
+
+        session.events.register("before-sign", as_account, unique_id="edgemedic-emulator-account")
+        return Clients(session, session_factory=self.session_for)
+
+    def session_for(self, **kwargs: Any) -> boto3.session.Session:
+        """A session with other credentials (an assumed role's), answered through the same gap-fillers."""
+        kwargs.setdefault("region_name", self.region)
+        session = boto3.session.Session(**kwargs)
+        self._install(session.events)
+        return session
 
     # ----------------------------------------------------------------------------------------- helpers for tests/demo
 
@@ -288,6 +328,8 @@ class Emulator:
         events.register("before-parameter-build.cloudfront", self._before_params)
         events.register("before-call.cloudfront", self._before_cloudfront_call)
         events.register("after-call.cloudfront", self._after_cloudfront_call)
+        events.register("before-parameter-build.sts.AssumeRole", self._remember_params)
+        events.register("before-call.sts.AssumeRole", self._before_assume_role)
         FunctionUrlLister(self._lambda).install(events)
         for service in ("api-gateway", "apigatewayv2"):
             events.register(f"before-parameter-build.{service}", self._before_apigw_params)
@@ -439,7 +481,34 @@ class Emulator:
     def _moto_has_distribution(dist_id: str) -> bool:
         from moto.cloudfront.models import cloudfront_backends
 
-        return dist_id in cloudfront_backends[_FAKE_ACCOUNT]["global"].distributions
+        # Every account moto holds (assumed roles reach other accounts' backends).
+        return any(dist_id in backends["global"].distributions for backends in list(cloudfront_backends.values()))
+
+    # STS: AssumeRole as AWS refuses it
+
+    @staticmethod
+    def _remember_params(params: dict, context: dict, **kwargs: Any) -> None:
+        context["edgemedic_params"] = params
+
+    def _before_assume_role(self, context: dict, **kwargs: Any) -> tuple | None:
+        from moto.iam.models import iam_backends
+
+        params = context.get("edgemedic_params", {})
+        role_arn = params.get("RoleArn", "")
+        parts = role_arn.split(":")
+        denied = _ShortCircuit.error(
+            "AccessDenied", f"User: arn:aws:sts::{_FAKE_ACCOUNT}:user/moto is not authorized to perform: "
+            f"sts:AssumeRole on resource: {role_arn}", 403)
+        if len(parts) < 6 or not parts[5].startswith("role/"):
+            return None  # moto's own validation answers
+        partition, account, name = parts[1], parts[4], parts[5].rsplit("/", 1)[-1]
+        role = next((r for r in iam_backends[account][partition].roles.values() if r.name == name), None)
+        if role is None:
+            return denied
+        wanted = _trusted_external_ids(role.assume_role_policy_document)
+        if wanted and params.get("ExternalId") not in wanted:
+            return denied
+        return None
 
     # Lambda: the operation moto does not have
 

@@ -119,6 +119,7 @@ class Finding:
     fix: Fix
     evidence: tuple[str, ...] = ()  # which policy or field, which API methods
     notes: tuple[str, ...] = ()  # what could not be read, caveats
+    account: str = ""  # the AWS account of the distribution, when known (organization scans, the hub)
 
     @property
     def key(self) -> tuple[str, str, str, str]:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
@@ -58,8 +59,11 @@ def behavior_label(pattern: str) -> str:
 
 
 def logical_location(finding: Finding) -> str:
-    """``distribution/E123/behavior/<pattern>``: where the finding lives, for SARIF and ticket titles."""
+    """``distribution/E123/behavior/<pattern>`` (under ``account/111122223333/`` when the account is known): where
+    the finding lives, for SARIF and ticket titles."""
     name = f"distribution/{finding.distribution}"
+    if finding.account:
+        name = f"account/{finding.account}/{name}"
     return f"{name}/behavior/{finding.behavior}" if finding.behavior else name
 
 
@@ -84,6 +88,7 @@ def finding_record(finding: Finding, diff: str | None = None) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "severity": finding.severity.value,
+        **({"account": finding.account} if finding.account else {}),  # a scan of several accounts
         "distribution": finding.distribution,
         "behavior": finding.behavior,
         "origin": finding.origin,
@@ -122,8 +127,10 @@ def scan_metadata(distributions: Sequence[Distribution], regions: Iterable[str],
 
 def render_json(findings: Sequence[Finding], warnings: Sequence[str],
                 diffs: Mapping[FindingKey, str | None] | None = None,
-                metadata: Mapping[str, Any] | None = None) -> str:
-    """The machine-readable scan: ``{"findings": [...], "warnings": [...], "metadata": {...}}``.
+                metadata: Mapping[str, Any] | None = None, *,
+                accounts: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The machine-readable scan: ``{"findings": [...], "warnings": [...], "metadata": {...}}``, plus
+    ``"accounts"`` (each account's id, name, whether it was scanned and why not) for a scan of several accounts.
 
     ``metadata`` (``scan_metadata``) is a key added beside the original two, so readers of those keep working."""
     diffs = diffs or {}
@@ -133,6 +140,8 @@ def render_json(findings: Sequence[Finding], warnings: Sequence[str],
     }
     if metadata is not None:
         document["metadata"] = dict(metadata)
+    if accounts is not None:
+        document["accounts"] = [dict(a) for a in accounts]
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -176,6 +185,7 @@ def sarif_result(finding: Finding, rule_index: int | None) -> dict[str, Any]:
         "partialFingerprints": {"edgemedicFinding/v1": "|".join(finding.key)},
         "properties": {
             "severity": finding.severity.value,
+            **({"account": finding.account} if finding.account else {}),
             "distribution": finding.distribution,
             "behavior": finding.behavior,
             "origin": finding.origin,
@@ -358,6 +368,40 @@ def render_table(console: Console, findings: Sequence[Finding], warnings: Sequen
                            "(could not read; rules that needed it stayed silent):", style="yellow bold"))
         for warning in warnings:
             console.print(Text(f"  - {warning}", style="yellow"))
+
+
+@dataclass(frozen=True)
+class AccountSection:
+    """One account of a scan of several: its findings, warnings and distributions, or why it was not scanned."""
+
+    label: str  # "111122223333 (prod)"
+    findings: Sequence[Finding] = ()
+    warnings: Sequence[str] = ()
+    distributions: Sequence[Distribution] = ()
+    error: str | None = None
+
+
+def render_accounts_table(console: Console, sections: Sequence[AccountSection]) -> None:
+    """Findings grouped by account, then by distribution; accounts that could not be scanned say why."""
+    for section in sections:
+        console.print(Text(f"Account {section.label}", style="bold underline"))
+        if section.error is not None:
+            console.print(Text(f"  not scanned: {section.error}", style="yellow"))
+            console.print()
+            continue
+        render_table(console, section.findings, section.warnings, section.distributions)
+        console.print()
+    scanned = [s for s in sections if s.error is None]
+    findings = [f for s in scanned for f in s.findings]
+    distributions = sum(len(s.distributions) for s in scanned)
+    line = Text(f"{len(scanned)} of {len(sections)} account{'s' if len(sections) != 1 else ''} scanned, "
+                f"{distributions} distribution{'s' if distributions != 1 else ''}, {counts_line(findings)}.",
+                style="bold")
+    console.print(line)
+    missed = [s for s in sections if s.error is not None]
+    if missed:
+        console.print(Text(f"{len(missed)} account{'s' if len(missed) != 1 else ''} not scanned: "
+                           + ", ".join(s.label for s in missed), style="yellow bold"))
 
 
 # --------------------------------------------------------------------------------------------- the catalog

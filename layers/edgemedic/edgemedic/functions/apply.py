@@ -14,7 +14,7 @@ from edgemedic.handlers.runtime import STOP_ACTIONS, Telemetry, runtime
 from edgemedic.notify import store as plans
 
 IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *iam.UPDATE_DISTRIBUTION,
-                      *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS,
+                      *iam.SECURITY_HUB_ACTIONS, *iam.ASSUME_MEMBER_ROLE, *store.DYNAMODB_ACTIONS_READ, *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS,
                       *plans.DECIDE_ACTIONS, *plans.PROPOSE_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()

@@ -14,7 +14,8 @@ from edgemedic.notify import store as plans
 
 # Every IAM action this function's code calls; tests/functional/test_template.py checks the template grants exactly
 # these (and tests/e2e checks every call made on moto is among them).
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *store.DYNAMODB_ACTIONS_READ,
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *iam.SECURITY_HUB_ACTIONS,
+                      *iam.ASSUME_MEMBER_ROLE, *store.DYNAMODB_ACTIONS_READ,
                       *store.DYNAMODB_ACTIONS_WRITE, *store.IDEMPOTENCY_ACTIONS, *plans.DECIDE_ACTIONS,
                       *plans.PROPOSE_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
 

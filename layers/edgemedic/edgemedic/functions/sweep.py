@@ -11,7 +11,8 @@ from edgemedic.act.scope import TAG_ACTIONS
 from edgemedic.handlers.runtime import STOP_ACTIONS, Telemetry, runtime
 from edgemedic.notify import store as plans
 
-IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *store.DYNAMODB_ACTIONS_READ,
+IAM_ACTIONS = sorted({*iam.READ_ACTIONS, *TAG_ACTIONS, *STOP_ACTIONS, *iam.SECURITY_HUB_ACTIONS,
+                      *iam.ASSUME_MEMBER_ROLE, *iam.LIST_ACCOUNTS, *store.DYNAMODB_ACTIONS_READ,
                       *store.DYNAMODB_ACTIONS_WRITE, *plans.DYNAMODB_ACTIONS, *SQS_ACTIONS, *tell.SECRET_ACTIONS})
 
 logger = Logger()

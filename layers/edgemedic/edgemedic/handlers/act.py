@@ -73,15 +73,20 @@ class ApplyRequest:
     rules: tuple[str, ...] = ()
     event_time: str = ""
     session: str = ""
+    account: str = ""  # a member account (organization hub): applied through its apply role
 
     def body(self) -> str:
-        return json.dumps({"kind": AUTO_FIX, **asdict(self), "rules": list(self.rules)}, sort_keys=True)
+        data = {"kind": AUTO_FIX, **asdict(self), "rules": list(self.rules)}
+        if not self.account:
+            del data["account"]  # the hub's own account: the message stays as it always was
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_body(cls, body: str) -> "ApplyRequest":
         data = json.loads(body)
         return cls(data["distribution_id"], data["event_id"], data.get("event_name", ""), data.get("actor", ""),
-                   tuple(data.get("rules", ())), data.get("event_time", ""), data.get("session", ""))
+                   tuple(data.get("rules", ())), data.get("event_time", ""), data.get("session", ""),
+                   data.get("account", ""))
 
     @property
     def trigger(self) -> Trigger:
@@ -163,13 +168,16 @@ def _with_traces(dist: Distribution, inv: Inventory | None, findings: Sequence[F
 
 def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Settings, store: Store, plans: Any,
            queue: ApplyQueue | None, notifier: Notifier, trigger: Trigger, telemetry: Any,
-           inv: Inventory | None = None, scope: Any = None, unverified: Mapping[str, str] | None = None) -> Outcome:
+           inv: Inventory | None = None, scope: Any = None, unverified: Mapping[str, str] | None = None,
+           account: str = "", security_hub: Any = None) -> Outcome:
     """Decide and do, per mode; write the audit record. Returns what was done. ``plans`` is the PlanStore; ``inv``
     (the inventory the findings came from) lets messages and tickets carry a before/after request trace.
 
     ``scope`` (``edgemedic.act.scope.Scope``) caps every mode: the distribution's ``edgemedic:mode`` tag, the allow
     list, the emergency stop. ``unverified`` (origin id -> why): stored findings whose evidence could not be read
-    this time are kept, marked unverified, and their tickets stay open."""
+    this time are kept, marked unverified, and their tickets stay open. ``account`` is the member account of the
+    distribution (organization hub), empty for the hub's own; ``security_hub`` (``Runtime.security_hub``) imports
+    the findings and resolves the gone ones there."""
     from ..act.scope import Scope
 
     scope = scope or Scope()
@@ -194,7 +202,7 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
         else:
             queue.send(ApplyRequest(dist.id, trigger.event_id, trigger.event_name, trigger.actor,
                                     tuple(sorted({f.rule for f in by_mode[Mode.AUTO]})), trigger.at,
-                                    trigger.session))
+                                    trigger.session, account))
             outcome.actions.append("auto-fix-queued")
             telemetry.count("FixesQueued")
 
@@ -225,6 +233,8 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
             records[key]["ticket"] = stored["ticket"]
     if close_tickets(dist.id, delta.gone, delta.current.values(), notifier, trigger.why_gone()):
         outcome.actions.append("tickets-closed")
+    if security_hub is not None:
+        security_hub(findings, delta.gone)
     kept = tell_unverified(dist.id, before, delta.current, notifier)
     if kept:
         outcome.actions.append("kept-unverified")
@@ -233,7 +243,7 @@ def act_on(dist: Distribution, findings: Sequence[Finding], *, settings: Setting
     store.audit(event_id=trigger.event_id, distribution_id=dist.id, event_name=trigger.event_name,
                 actor=trigger.actor, action=",".join(outcome.actions) or "none",
                 result=result, findings=outcome.findings, plan=outcome.plan,
-                detail="; ".join(sorted({r["unverified_reason"] for r in kept})))
+                detail="; ".join(sorted({r["unverified_reason"] for r in kept})), account=account)
     return outcome
 
 

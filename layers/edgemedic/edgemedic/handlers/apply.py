@@ -63,15 +63,17 @@ def handle_record(record: Mapping[str, Any], rt: Runtime, telemetry: Telemetry, 
     return once(request=dataclasses.asdict(request))
 
 
-def _current(dist_id: str, rt: Runtime) -> tuple[Any, Any]:
+def _current(dist_id: str, rt: Runtime, clients: Any = None) -> tuple[Any, Any]:
     """(inventory, the distribution as read now); (inv, None) only when CloudFront says it is gone. A read that
-    failed raises ReadFailedError: the message stays on the queue and is retried, then dead-lettered."""
+    failed raises ReadFailedError: the message stays on the queue and is retried, then dead-lettered. ``clients``:
+    the member account's (organization hub), else the function's own."""
     from ..collect import collect
 
-    inv = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
+    clients = clients or rt.clients
+    inv = collect(clients, regions=rt.settings.api_regions, distribution_ids=[dist_id])
     current = next((d for d in inv.distributions if d.id == dist_id), None)
     if current is None:
-        if not confirm_gone(rt.clients, dist_id):
+        if not confirm_gone(clients, dist_id):
             raise ReadFailedError(f"distribution {dist_id} could not be read a moment ago: retrying")
         return inv, None
     failures = read_failures(current, inv)
@@ -82,6 +84,7 @@ def _current(dist_id: str, rt: Runtime) -> tuple[Any, Any]:
 
 _DISTRIBUTION_ID = re.compile(r"^[A-Z0-9]{1,64}$")
 _PLAN_ID = re.compile(r"^[A-Za-z0-9]{1,64}-[A-Za-z0-9-]{1,100}$")
+_ACCOUNT = re.compile(r"^([0-9]{12})?$")
 
 
 class MalformedMessageError(ValueError):
@@ -121,6 +124,8 @@ def _message(record: Mapping[str, Any]) -> tuple[dict[str, Any], ApplyRequest | 
         raise MalformedMessageError("an auto-fix request with fields of the wrong type or size")
     if not _DISTRIBUTION_ID.match(body.get("distribution_id", "")) or not body.get("event_id"):
         raise MalformedMessageError("an auto-fix request without a distribution id and an event id")
+    if not (isinstance(body.get("account", ""), str) and _ACCOUNT.match(body.get("account", ""))):
+        raise MalformedMessageError("an auto-fix request whose account is not an AWS account id")
     rules = body.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         raise MalformedMessageError("an auto-fix request whose rules are not a list of strings")
@@ -133,16 +138,24 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     from ..collect import PolicyResolver
     from ..plan import build_plan
 
+    from ..accounts import AccountError
+
     dist_id = request.distribution_id
 
     def audit(result: str, detail: str = "", **fields: Any) -> None:
         rt.store.audit(event_id=request.event_id, distribution_id=dist_id, event_name=request.event_name,
                        actor=request.actor, action="auto-fix" + ("-dry-run" if rt.settings.dry_run else ""),
-                       result=result, detail=detail, **fields)
+                       result=result, detail=detail, account=request.account, **fields)
 
     try:
-        inv, current = _current(dist_id, rt)
-        scope = rt.scope(dist_id, current.arn) if current is not None else None
+        clients = rt.writer(request.account)  # a member's distribution: through its apply role
+    except AccountError as exc:
+        audit("account-unreachable", str(exc))
+        telemetry.count("Errors", kind="account-unreachable")
+        raise ReadFailedError(f"{exc}: nothing read, nothing applied; retrying") from exc
+    try:
+        inv, current = _current(dist_id, rt, clients)
+        scope = rt.scope(dist_id, current.arn, clients=clients) if current is not None else None
     except ReadFailedError as exc:
         audit("read-failed", str(exc))
         telemetry.count("ReadFailures")
@@ -154,7 +167,7 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         audit("capped", f"not applied: {scope.reason}")
         return {"status": "capped", "distribution": dist_id, "reason": scope.reason}
 
-    resolver = PolicyResolver(rt.clients.cloudfront())
+    resolver = PolicyResolver(clients.cloudfront())
     targeted: dict[tuple[str, str, str, str], Finding] = {}
     latest: list[Finding] = []
     built: list[Any] = []  # the last plan made, for the audit record of a failure
@@ -162,6 +175,8 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
 
     def evaluate(config: dict, etag: str) -> tuple[Any, list[Finding]]:
         dist, findings = evaluate_read(current, config, etag, inv, resolver)
+        if request.account:
+            findings = [dataclasses.replace(f, account=request.account) for f in findings]
         latest[:] = findings
         unread.clear()
         unread.update(read_failures(dist, inv))
@@ -183,7 +198,7 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
         return [f for f in findings if f.key in targeted]
 
     try:
-        result = apply_fixes(rt.clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
+        result = apply_fixes(clients.cloudfront(), dist_id, plan_for, verify=verify, dry_run=rt.settings.dry_run)
     except ReadFailedError as exc:
         audit("read-failed", str(exc))
         telemetry.count("ReadFailures")
@@ -212,23 +227,33 @@ def apply_request(request: ApplyRequest, rt: Runtime, telemetry: Telemetry) -> d
     if result.status == "applied":
         telemetry.count("FixesApplied", value=max(1, len(targeted)))
         settle(dist_id, latest, rt, why=f"fixed automatically by edgemedic: {'; '.join(plan.summary)}",
-               unverified=unread)
+               unverified=unread, account=request.account, clients=clients, telemetry=telemetry)
         rt.notifier.applied(plan, request.trigger)
     elif result.status in ALERT_STATUSES:
         telemetry.count("Errors", kind=f"apply-{result.status}")
         rt.notifier.alert(dist_id, result.message, {"status": result.status, "event_id": request.event_id},
                           plan=plan)
-    return {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
-            "rules": sorted({f.rule for f in targeted.values()})}
+    answer = {"status": result.status, "distribution": dist_id, "attempts": result.attempts,
+              "rules": sorted({f.rule for f in targeted.values()})}
+    if request.account:
+        answer["account"] = request.account
+    return answer
 
 
 def settle(distribution_id: str, findings: list[Finding], rt: Runtime, *, why: str,
-           unverified: Mapping[str, str] | None = None) -> list[str]:
+           unverified: Mapping[str, str] | None = None, account: str = "", clients: Any = None,
+           telemetry: Telemetry | None = None) -> list[str]:
     """Store the findings of the config as it is now; close the tickets of those gone. ``unverified`` (origin id
-    -> why): what the verification could not read; findings there are kept, marked unverified, never closed."""
+    -> why): what the verification could not read; findings there are kept, marked unverified, never closed. With
+    the Security Hub export, the findings are also imported (and the gone ones resolved) in ``account`` through
+    ``clients``."""
     delta = rt.store.replace_findings(distribution_id,
                                       [finding_record(f, rt.settings.mode_for(f).value) for f in findings],
                                       unverified=unverified)
+    if telemetry is not None:
+        send = rt.security_hub(account, clients or rt.clients, telemetry)
+        if send is not None:
+            send(findings, delta.gone)
     return close_tickets(distribution_id, delta.gone, delta.current.values(), rt.notifier, why)
 
 
@@ -250,17 +275,24 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     if record is None:
         logger.warning("approved plan not stored (expired long ago?)", extra={"plan_id": plan_id})
         return {"status": "unknown-plan", "plan_id": plan_id}
+    from ..accounts import AccountError
+
     dist_id = record.distribution_id
     if record.status in _OUTCOMES and not record.audited_at:  # a run that ended without its record: write it now
         _audit_outcome(rt, record.status, record)
         return {"status": "audited", "plan_id": plan_id, "distribution": dist_id}
+    account = next((f.account for f in record.findings if f.account), "")  # a member's plan (organization hub)
     try:
-        inv, current = _current(dist_id, rt)  # read failures raise: the plan stays approved, the message retried
-        scope = rt.scope(dist_id, current.arn) if current is not None else None  # gone: the Applier says so
+        try:
+            clients = rt.writer(account)
+        except AccountError as exc:
+            raise ReadFailedError(f"{exc}: nothing read, nothing applied; retrying") from exc
+        inv, current = _current(dist_id, rt, clients)  # read failures raise: the plan stays approved, retried
+        scope = rt.scope(dist_id, current.arn, clients=clients) if current is not None else None  # gone: says so
     except ReadFailedError as exc:
         rt.store.audit(event_id=f"approval#{plan_id}", distribution_id=dist_id, event_name="SlackApproval",
                        actor=f"slack:{record.decided_by}", action="approved-fix", result="read-failed",
-                       detail=str(exc), plan_id=plan_id, config_hash_before=record.config_hash)
+                       detail=str(exc), plan_id=plan_id, config_hash_before=record.config_hash, account=account)
         raise
     if record.status == APPROVED:  # the decision itself, once the apply function holds it
         audit_decision(rt, plan_id=plan_id, user=record.decided_by, outcome="approved", distribution_id=dist_id,
@@ -268,37 +300,42 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     if scope is not None and not scope.allows(Mode.APPROVE):
         return _refuse_approved(record, scope.reason, rt)
     cap = scope.cap if scope is not None else Mode.APPROVE
-    resolver = PolicyResolver(rt.clients.cloudfront())
+    resolver = PolicyResolver(clients.cloudfront())
     targeted = {f.key for f in record.findings}
     latest: list[Finding] = []
-
     unread: dict[str, str] = {}
+
+    def mine(findings: Any) -> list[Finding]:
+        """Findings with the plan's account (a member's), so stored records and re-proposals keep it."""
+        return [dataclasses.replace(f, account=account) for f in findings] if account else list(findings)
 
     def verify(config: dict, etag: str) -> list[Finding]:
         if current is None:
             return []
-        dist, latest[:] = evaluate_read(current, config, etag, inv, resolver)
+        dist, found = evaluate_read(current, config, etag, inv, resolver)
+        latest[:] = mine(found)
         unread.clear()
         unread.update(read_failures(dist, inv))  # findings there are kept unverified by settle, not closed
         return [f for f in latest if f.key in targeted]  # other findings are not this plan's business
 
     def repropose(distribution_id: str) -> Any:
-        fresh = collect(rt.clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
+        fresh = collect(clients, regions=rt.settings.api_regions, distribution_ids=[distribution_id])
         for dist in fresh.distributions:
             if dist.id == distribution_id:
-                wanted = [f for f in engine.evaluate(dist, fresh) if rt.settings.mode_for(f, cap) is Mode.APPROVE]
+                wanted = [f for f in mine(engine.evaluate(dist, fresh))
+                          if rt.settings.mode_for(f, cap) is Mode.APPROVE]
                 return build_plan(dist, wanted, classes=frozenset({FixClass.AUTO, FixClass.APPROVE}))
         return None
 
     def audit(status: str, done: Any) -> None:
-        _audit_outcome(rt, status, done)
+        _audit_outcome(rt, status, done, clients)
 
     try:
         slack = rt.slack()
     except Exception as exc:  # noqa: BLE001 - applied anyway; the message catches up on the next update
         logger.error("Slack secret unreadable; applying without message updates", extra={"error": type(exc).__name__})
         slack = None
-    applier = Applier(rt.plans, slack, rt.clients.cloudfront(), verify=verify, repropose=repropose,
+    applier = Applier(rt.plans, slack, clients.cloudfront(), verify=verify, repropose=repropose,
                       apply=functools.partial(apply_fixes, dry_run=rt.settings.dry_run), audit=audit,
                       ttl_seconds=rt.settings.approval_ttl_seconds,
                       undelivered=getattr(rt.notifier, "undelivered_plan", None))
@@ -316,7 +353,7 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
     if done.status == APPLIED:
         telemetry.count("FixesApplied", value=len(targeted) or 1)
         settle(dist_id, latest, rt, why=f"fixed by edgemedic, approved by Slack user {done.decided_by}",
-               unverified=unread)
+               unverified=unread, account=account, clients=clients, telemetry=telemetry)
     elif done.status == SUPERSEDED:
         telemetry.count("ApprovalsRequested")
     else:
@@ -344,14 +381,16 @@ def _refuse_approved(record: Any, reason: str, rt: Runtime) -> dict[str, Any]:
     return {"status": "capped", "plan_id": record.plan_id, "reason": reason}
 
 
-def _audit_outcome(rt: Runtime, status: str, done: Any) -> None:
+def _audit_outcome(rt: Runtime, status: str, done: Any, clients: Any = None) -> None:
     """The append-only record of an approved plan's outcome, then the plan marked as audited: a failure between
-    the two leaves the plan unmarked, and the retried message writes the record (``apply_approved``)."""
+    the two leaves the plan unmarked, and the retried message writes the record (``apply_approved``). A member's
+    plan (its findings carry the account) is read through ``clients``, the member's."""
     from ..plan import config_hash
 
+    account = next((f.account for f in done.findings if f.account), "")
     try:  # the config as it stands now, for the record (a failed read leaves it empty: the status says why)
-        after = config_hash(rt.clients.cloudfront().get_distribution_config(Id=done.distribution_id)[
-            "DistributionConfig"])
+        after = config_hash((clients or rt.writer(account)).cloudfront().get_distribution_config(
+            Id=done.distribution_id)["DistributionConfig"])
     except Exception:  # noqa: BLE001
         after = ""
     rt.store.audit(event_id=f"approval#{done.plan_id}", distribution_id=done.distribution_id,
@@ -359,7 +398,7 @@ def _audit_outcome(rt: Runtime, status: str, done: Any) -> None:
                    result=status, findings=[finding_record(f, Mode.APPROVE.value) for f in done.findings],
                    plan={"plan_id": done.plan_id, "config_hash": done.config_hash, "etag": done.etag,
                          "summary": list(done.summary), "diff": done.diff, "approved_by": done.decided_by},
-                   detail=done.outcome, config_hash_after=after)
+                   detail=done.outcome, config_hash_after=after, account=account)
     _mark_audited(rt, done)
 
 

@@ -28,6 +28,10 @@ READ_ACTIONS = (
     "route53:ListResourceRecordSets",
 )
 UPDATE_DISTRIBUTION = ("cloudfront:UpdateDistribution",)
+# Organization hub: evaluate assumes the member's read role, apply its apply role (edgemedic.accounts.assume).
+ASSUME_MEMBER_ROLE = ("sts:AssumeRole",)
+# The sweep lists the organization's accounts (edgemedic.accounts.organization_accounts) unless given a list.
+LIST_ACCOUNTS = ("organizations:ListAccounts",)
 
 _PREFIX = {"apigatewayv2": "apigateway", "elbv2": "elasticloadbalancing"}
 _VERSION = re.compile(r"\d{4}_\d{2}_\d{2}$")
@@ -42,3 +46,13 @@ def action_for(service: str, operation: str) -> str:
             if operation.startswith(prefix):
                 return f"apigateway:{verb}"
     return f"{_PREFIX.get(service, service)}:{operation}"
+
+
+# The roles of templates/org-member.yaml in each member account (and what `edgemedic scan/fix --role-name` needs):
+# the read role reads as the functions do, scoping tags included (edgemedic.act.scope); the apply role also updates
+# distributions. With SecurityHubExport, both import the account's findings into its Security Hub
+# (edgemedic.securityhub). The CLI names an account by its alias where the role may read it (accounts.alias).
+SECURITY_HUB_ACTIONS = ("securityhub:BatchImportFindings",)
+_TAGS = ("cloudfront:ListTagsForResource",)  # edgemedic.act.scope.TAG_ACTIONS (a test keeps them equal)
+MEMBER_READ_ACTIONS = (*READ_ACTIONS, *_TAGS, "iam:ListAccountAliases", *SECURITY_HUB_ACTIONS)
+MEMBER_APPLY_ACTIONS = (*READ_ACTIONS, *_TAGS, *UPDATE_DISTRIBUTION, *SECURITY_HUB_ACTIONS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -23,6 +24,7 @@ from .tell import LoggingNotifier, Notifier
 logger = logging.getLogger(__name__)
 
 SECRET_MAX_AGE = 300  # seconds Powertools keeps a secret before reading it again
+MEMBER_SESSION_REUSE = 50 * 60  # seconds an assumed member role's session is reused (it lasts 60 minutes)
 STOP_ACTIONS = ("ssm:GetParameter",)  # the emergency stop parameter, read at each invocation
 
 
@@ -62,6 +64,64 @@ class Runtime:
     _notifier: Notifier | None = None
     _secrets: Any = None
     _persistence: dict[str, Any] = field(default_factory=dict)
+    _members: dict[tuple[str, str], tuple[float, Clients]] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------------------------- accounts
+
+    def reader(self, account: str = "") -> Clients:
+        """Clients that read ``account``: the function's own for the hub's account, else the member's read role."""
+        return self._member(account, self.settings.member_read_role)
+
+    def writer(self, account: str = "") -> Clients:
+        """Clients that apply fixes in ``account``: the function's own, or the member's apply role."""
+        return self._member(account, self.settings.member_apply_role)
+
+    def security_hub(self, account: str, clients: Clients, telemetry: "Telemetry") -> Any:
+        """With SECURITY_HUB_EXPORT: a callable ``(current findings, gone records)`` that imports them into Security
+        Hub in ``account`` through ``clients`` (that account's). A refusal is logged and counted, not raised: the
+        next evaluation or sweep sends the same findings again. None when the export is off."""
+        if not self.settings.security_hub_export:
+            return None
+        from datetime import datetime, timezone
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from ..securityhub import SecurityHubError, export
+
+        def send(current: Any, gone: Any) -> None:
+            try:
+                export(clients.client("securityhub", self.settings.region), current, gone,
+                       account=account or self.settings.hub_account, partition=self.settings.partition,
+                       region=self.settings.region, now=datetime.now(timezone.utc))
+            except (SecurityHubError, ClientError, BotoCoreError) as exc:
+                import logging
+
+                logging.getLogger(__name__).error("Security Hub export failed", extra={
+                    "account": account or self.settings.hub_account, "error": str(exc)})
+                telemetry.count("Errors", kind="security-hub")
+
+        return send
+
+    def _member(self, account: str, role: str) -> Clients:
+        """AssumeRole into ``role`` of ``account`` (with the external id), cached for 50 of the session's 60
+        minutes. ``AccountError`` when it cannot be assumed, or when the stack is not an organization's hub."""
+        if not account or account == self.settings.hub_account:
+            return self.clients
+        from .. import accounts
+
+        if not self.settings.organization:
+            raise accounts.AccountError(f"event of account {account}, but this stack watches its own account only "
+                                        "(set OrganizationId to make it the organization's hub)")
+        cached = self._members.get((account, role))
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < MEMBER_SESSION_REUSE:
+            return cached[1]
+        target = accounts.Target(accounts.Account(account),
+                                 accounts.role_arn(self.settings.partition, account, role))
+        member = accounts.assume(self.clients, target, external_id=self.settings.external_id,
+                                 session_name=f"edgemedic-{role}"[:64])
+        self._members[(account, role)] = (now, member)
+        return member
 
     @property
     def store(self) -> Store:
@@ -114,13 +174,17 @@ class Runtime:
             return True
         return value.strip().lower() in {"true", "on", "stop", "1", "yes"}
 
-    def scope(self, distribution_id: str, arn: str = "", *, stopped: bool | None = None) -> Any:
-        """What edgemedic may do on this distribution (``edgemedic.act.scope``): tag, allow list, emergency stop."""
+    def scope(self, distribution_id: str, arn: str = "", *, stopped: bool | None = None,
+              clients: Clients | None = None, account: str = "") -> Any:
+        """What edgemedic may do on this distribution (``edgemedic.act.scope``): tag, allow list, emergency stop.
+        A member's distribution (organization hub): its tags are read through ``clients``, the member's; the
+        emergency stop is the hub's own."""
         from ..act.scope import read_scope
 
         stopped = self.emergency_stop() if stopped is None else stopped
-        arn = arn or f"arn:{self.partition}:cloudfront::{self.account}:distribution/{distribution_id}"
-        return read_scope(self.clients.cloudfront(), arn, allow_list=self.settings.apply_allow_list, stopped=stopped)
+        arn = arn or f"arn:{self.partition}:cloudfront::{account or self.account}:distribution/{distribution_id}"
+        return read_scope((clients or self.clients).cloudfront(), arn, allow_list=self.settings.apply_allow_list,
+                          stopped=stopped)
 
     @property
     def account(self) -> str:

@@ -91,6 +91,24 @@ def _rule_modes(value: str) -> dict[str, Mode]:
     return modes
 
 
+def _organization(env: Mapping[str, str]) -> dict[str, str]:
+    organization_id = env.get("ORGANIZATION_ID", "").strip()
+    external_id = env.get("EXTERNAL_ID", "").strip()
+    hub_account = env.get("HUB_ACCOUNT_ID", "").strip()
+    if organization_id:
+        if not organization_id.startswith("o-"):
+            raise SettingsError(f"ORGANIZATION_ID={organization_id!r} is not an organization id (o-...)")
+        if not external_id:
+            raise SettingsError("ORGANIZATION_ID needs EXTERNAL_ID, the external id the member roles require "
+                                "(the ExternalId stack parameter)")
+        if not hub_account:
+            raise SettingsError("ORGANIZATION_ID needs HUB_ACCOUNT_ID, the stack's own account")
+    return {"organization_id": organization_id, "external_id": external_id, "hub_account": hub_account,
+            "partition": env.get("PARTITION", "").strip() or "aws",
+            "member_read_role": env.get("MEMBER_READ_ROLE", "").strip() or "edgemedic-read",
+            "member_apply_role": env.get("MEMBER_APPLY_ROLE", "").strip() or "edgemedic-apply"}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
@@ -113,12 +131,34 @@ class Settings:
     emergency_stop_parameter: str = ""  # SSM parameter read at each invocation: "true" stops every write
     apply_allow_list: tuple[str, ...] = ()  # distribution ids or tag:KEY=VALUE edgemedic may change; () = all
 
+    # Organization mode (template.yaml OrganizationId): events of member accounts are read and fixed through the
+    # roles of templates/org-member.yaml in the event's account. Empty organization_id = this account only.
+    hub_account: str = ""  # the account the stack runs in
+    partition: str = "aws"
+    organization_id: str = ""
+    external_id: str = ""
+    member_read_role: str = "edgemedic-read"
+    member_apply_role: str = "edgemedic-apply"
+    security_hub_export: bool = False  # findings to Security Hub, in the account they belong to
+    sweep_queue_url: str = ""  # organization hub: one message per member account to sweep
+    sweep_accounts: tuple[str, ...] = ()  # the member accounts to sweep; () = the organization's ACTIVE ones
+    region: str = "us-east-1"  # where the stack runs (Security Hub is regional)
+
     @property
     def own_accounts(self) -> frozenset[str]:
         """The accounts of edgemedic's own roles: the account whose events this deployment handles."""
         from .events import role_of
 
         return frozenset(role[0] for role in map(role_of, self.own_role_arns) if role)
+
+    @property
+    def organization(self) -> bool:
+        return bool(self.organization_id)
+
+    def is_member(self, account: str) -> bool:
+        """A member account of the organization, not the hub's own. Without OrganizationId every event is the
+        stack's own account's (only its own default bus delivers to it)."""
+        return self.organization and bool(account) and account != self.hub_account
 
     @property
     def approval_ttl_seconds(self) -> int:
@@ -155,6 +195,11 @@ class Settings:
             audit_ttl_days=_days("AUDIT_RETENTION_DAYS", env.get("AUDIT_RETENTION_DAYS", "400")),
             emergency_stop_parameter=env.get("EMERGENCY_STOP_PARAMETER", "").strip(),
             apply_allow_list=_list(env.get("APPLY_ALLOW_LIST", "")),
+            sweep_queue_url=env.get("SWEEP_QUEUE_URL", "").strip(),
+            sweep_accounts=_list(env.get("SWEEP_ACCOUNTS", "")),
+            security_hub_export=_bool("SECURITY_HUB_EXPORT", env.get("SECURITY_HUB_EXPORT", "false")),
+            region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or "us-east-1",
+            **_organization(env),
         )
 
     def mode_for(self, finding: Finding, cap: Mode = Mode.AUTO) -> Mode:

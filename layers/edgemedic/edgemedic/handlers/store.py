@@ -95,6 +95,8 @@ def finding_record(finding: Finding, mode: str | None = None) -> dict[str, Any]:
     }
     if mode is not None:
         record["mode"] = mode
+    if finding.account:
+        record["account"] = finding.account
     return record
 
 
@@ -170,8 +172,9 @@ class Store:
     def audit(self, *, event_id: str, distribution_id: str | None, action: str, result: str, actor: str = "",
               event_name: str = "", findings: Sequence[Mapping[str, Any]] = (), plan: Mapping[str, Any] | None = None,
               detail: str = "", plan_id: str = "", config_hash_before: str = "",
-              config_hash_after: str = "") -> dict[str, Any]:
+              config_hash_after: str = "", account: str = "") -> dict[str, Any]:
         """One decision or outcome: which event, who, what edgemedic found, planned, did, and how it went.
+        ``account``: the member account it happened in (organization hub); absent for the hub's own.
 
         Append-only: the key ends in a random suffix and the put is conditional on the key being new, so two
         records never overwrite each other (the same event deciding twice in one microsecond included)."""
@@ -185,6 +188,8 @@ class Store:
             "config_hash_after": config_hash_after,
             TTL_ATTRIBUTE: self._expires(self.audit_ttl_days),
         }
+        if account:
+            record["account"] = account
         self.client.put_item(TableName=self.table,
                              Item={k: _SER.serialize(v) for k, v in _plain(record).items()},
                              ConditionExpression="attribute_not_exists(pk)")
@@ -283,8 +288,10 @@ class Store:
 
     # ----------------------------------------------------------------------------------------- sweep runs
 
-    def record_sweep(self, summary: Mapping[str, Any]) -> dict[str, Any]:
+    def record_sweep(self, summary: Mapping[str, Any], account: str = "") -> dict[str, Any]:
+        """One sweep run; a member account's (organization hub) under its own key, ``SWEEP#<account>``."""
         at = now_iso()
-        record = {"pk": "SWEEP", "sk": at, "at": at, **summary, TTL_ATTRIBUTE: self._expires(self.audit_ttl_days)}
+        record = {"pk": f"SWEEP#{account}" if account else "SWEEP", "sk": at, "at": at, **summary,
+                  TTL_ATTRIBUTE: self._expires(self.audit_ttl_days)}
         self._put(record)
         return record

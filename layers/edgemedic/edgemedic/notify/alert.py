@@ -133,6 +133,11 @@ class Alert:
     actor: str | None = None  # Slack user id of the person who approved or rejected
     note: str = ""  # why: the superseding change, the failure
 
+    @property
+    def account(self) -> str:
+        """The AWS account of the distribution when it is an organization member's (its findings carry it)."""
+        return next((f.account for f in self.findings if f.account), "")
+
     @classmethod
     def for_plan(cls, plan: "Plan", *, plan_id: str | None = None, trigger: Trigger | None = None,
                  ticket_url: str | None = None, expires_at: datetime | None = None,

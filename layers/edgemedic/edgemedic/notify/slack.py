@@ -226,6 +226,8 @@ def build_message(alert: Alert) -> SlackMessage:
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header[:HEADER_TEXT_MAX], emoji=True))]
 
     facts = [f"*Distribution*\n<{dist.console_url}|{dist.id}>"]
+    if alert.account:
+        facts.append(f"*Account*\n{escape(alert.account)}")
     if dist.aliases:
         facts.append("*Aliases*\n" + _fit(", ".join(escape(a) for a in dist.aliases), 1900))
     elif dist.domain_name:

@@ -69,6 +69,7 @@ def findings_to_json(findings: Iterable[Finding]) -> str:
         "severity": f.severity.value, "evidence": list(f.evidence), "notes": list(f.notes),
         "fix": {"fix_class": f.fix.fix_class.value, "summary": f.fix.summary, "ticket": f.fix.ticket,
                 "changes": [change(c) for c in f.fix.changes]},
+        **({"account": f.account} if f.account else {}),
     } for f in findings], sort_keys=True)
 
 
@@ -85,7 +86,7 @@ def findings_from_json(text: str) -> tuple[Finding, ...]:
             behavior=d["behavior"], origin=d["origin"], message=d["message"], symptom=d["symptom"],
             fix=Fix(FixClass(fix["fix_class"]), fix["summary"], tuple(change(c) for c in fix["changes"]),
                     fix["ticket"]),
-            evidence=tuple(d["evidence"]), notes=tuple(d["notes"])))
+            evidence=tuple(d["evidence"]), notes=tuple(d["notes"]), account=d.get("account", "")))
     return tuple(out)
 
 

@@ -176,8 +176,9 @@ def ticket_content(alert: Alert, findings: Sequence[Finding] | None = None) -> T
     dist = alert.distribution
     findings = list(findings if findings is not None else alert.findings)
     rules = sorted({f.rule for f in findings})
-    title = f"edgemedic: {', '.join(rules)} on CloudFront {dist.id}"
-    lines = [f"Distribution {dist.id} ({', '.join(dist.aliases) or dist.domain_name or 'no aliases'}): "
+    where = f" in account {alert.account}" if alert.account else ""
+    title = f"edgemedic: {', '.join(rules)} on CloudFront {dist.id}{where}"
+    lines = [f"Distribution {dist.id}{where} ({', '.join(dist.aliases) or dist.domain_name or 'no aliases'}): "
              f"{dist.console_url}"]
     if alert.trigger:
         t = alert.trigger
