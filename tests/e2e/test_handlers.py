@@ -195,3 +195,37 @@ def test_disabled_execute_api_endpoint_found_by_full_scan_when_the_index_is_empt
     told = [payload for kind, payload in stack.notifier.sent if kind == "notify"]
     assert told == [(ids["clean"], ("apigw-default-endpoint-disabled",))]
     assert stack.updates() == 0
+
+
+# --------------------------------------------------------------------------------------------- edge functions
+
+STRIP = "arn:aws:cloudfront::123456789012:function/strip-api-prefix"
+
+
+def add_viewer_request_function(config: dict) -> None:
+    """A person puts a CloudFront Function in front of /api/* (one that strips a prefix, say) and forwards Host."""
+    forward_host(config)
+    api_behavior(config)["FunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"FunctionARN": STRIP, "EventType": "viewer-request"}]}
+
+
+def test_edge_function_warnings_reach_the_evaluate_result_and_the_sweep_record(stack: Stack) -> None:
+    """As the CLI scan does: the rules that depend on what reaches the origin are silent on a behavior with an
+    edge function, and the handlers say so instead of staying silent (the function answers for itself)."""
+    dist_id = scenarios.build(stack.clients, ["clean"])["clean"]
+    stack.emu.human_edit(dist_id, add_viewer_request_function)
+
+    result = stack.evaluate(load_event("cloudfront-update-distribution.json", distribution=dist_id))
+
+    [outcome] = result["distributions"]
+    assert outcome["findings"] == [] and outcome["actions"] == []
+    [warning] = outcome["warnings"]
+    assert warning.startswith(f"distribution {dist_id}, behavior /api/* (API origin ")
+    assert "runs CloudFront Function strip-api-prefix (viewer-request) before the origin" in warning
+    assert "apigw-host-forwarded" in warning
+
+    stack.sweep()
+    sweeps = stack.clients.client("dynamodb").query(
+        TableName=stack.table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "SWEEP"}})
+    [record] = sweeps["Items"]
+    assert warning in [w["S"] for w in record["warnings"]["L"]]

@@ -421,3 +421,81 @@ def test_gitlab_and_junit(capsys, monkeypatch) -> None:
     assert suite.get("name") == "distribution Store" and suite.get("failures") == "3"
     failing = {case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None}
     assert failing == {"apigw-methods-blocked", "apigw-response-cached", "behavior-shadowed"}
+
+
+EDGE_REWRITE = """\
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: chat, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: production}
+  Rewrite:
+    Type: AWS::CloudFront::Function
+    Properties:
+      Name: rewrite
+      FunctionCode: "function handler(event) { return event.request; }"
+      FunctionConfig: {Comment: rewrite, Runtime: cloudfront-js-2.0}
+  Cdn:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins:
+          - Id: ws
+            DomainName: !Sub "${Api}.execute-api.${AWS::Region}.amazonaws.com"
+            CustomOriginConfig: {OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}
+        DefaultCacheBehavior:
+          TargetOriginId: ws
+          ViewerProtocolPolicy: https-only
+          CachePolicyId: 4135ea2d-6df8-44a3-9df3-4b5a84be39ad
+          FunctionAssociations:
+            - {EventType: viewer-request, FunctionARN: !GetAtt Rewrite.FunctionARN}
+"""
+
+
+def test_edge_function_warnings_reach_the_template_scan(tmp_path: Path) -> None:
+    """Modelled on aws-samples/serverless-samples apigw-ws-integrations: a viewer-request CloudFront Function
+    rewrites the URI in front of a WebSocket API. The rules that depend on what reaches the origin are silent
+    there (no handshake finding although nothing forwards Sec-WebSocket-Key), and the scan says so, as the live
+    scan does."""
+    path = tmp_path / "ws.yaml"
+    path.write_text(EDGE_REWRITE)
+    result = scan_sources([path], [])
+    assert result.findings == []
+    [warning] = [w for w in result.warnings if "before the origin" in w]
+    assert warning.startswith(f"{result.files[0]}: distribution Cdn, behavior * (API origin ws) runs CloudFront Function ")
+    assert "websocket-handshake-dropped" in warning and "apigw-path-unroutable" in warning
+
+
+def test_an_api_origin_whose_api_is_not_in_the_template_is_named(tmp_path: Path) -> None:
+    """An execute-api origin naming an API that another stack defines: the rules that need the API are silent,
+    with a warning naming the API (issue 11: never silent about what was not resolved)."""
+    path = tmp_path / "outside.yaml"
+    path.write_text(
+        "Resources:\n  Cdn:\n    Type: AWS::CloudFront::Distribution\n    Properties:\n      DistributionConfig:\n"
+        "        Enabled: true\n        Origins:\n          - Id: api\n"
+        "            DomainName: abc1234567.execute-api.eu-west-1.amazonaws.com\n            OriginPath: /prod\n"
+        "            CustomOriginConfig: {OriginProtocolPolicy: https-only, OriginSSLProtocols: [TLSv1.2]}\n"
+        "        DefaultCacheBehavior:\n          TargetOriginId: api\n          ViewerProtocolPolicy: https-only\n"
+        "          CachePolicyId: 4135ea2d-6df8-44a3-9df3-4b5a84be39ad\n")
+    result = scan_sources([path], [])
+    assert result.findings == []
+    assert any("API abc1234567 (eu-west-1)" in w and "origin api" in w and "defined outside this template" in w
+               for w in result.warnings), result.warnings
+
+
+def test_plan_aliases_known_only_after_apply_leave_host_intent_open(tmp_path: Path) -> None:
+    """forbidden.plan.json with aliases known only after apply (say, taken from a custom domain another module
+    creates): an unknown alias may be an API Gateway custom domain mapped to the API, so removing the forwarded
+    Host needs a person, and no path verdict is given (the request may route through that domain)."""
+    plan = json.loads((FIXTURES / "terraform" / "forbidden.plan.json").read_text())
+    for change in plan["resource_changes"]:
+        if change["address"] == "aws_cloudfront_distribution.shop":
+            change["change"]["after_unknown"]["aliases"] = True
+    path = tmp_path / "aliases.plan.json"
+    path.write_text(json.dumps(plan))
+    result = scan_sources([], [path])
+    assert {(f.rule, f.fix.fix_class.value) for f in result.findings} == {("apigw-host-forwarded", "approve")}
+    assert any("its aliases are known only after apply" in w for w in result.warnings)

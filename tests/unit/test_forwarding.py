@@ -117,3 +117,23 @@ def test_execute_api_domain_per_partition() -> None:
     assert rest_api("a1b2c3d4e5", region="eu-west-1").execute_api_domain == "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
     assert rest_api("a1b2c3d4e5", region="cn-north-1").execute_api_domain == \
         "a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn"
+
+
+def test_legacy_settings_forward_other_defined_headers_as_the_header_table_says():
+    """Catalog "Forwarded" (c): under legacy settings CloudFront's header table for custom origins forwards the
+    headers it does not define ("other-defined headers"), such as Sec-WebSocket-Key or X-Tenant; Host is the
+    origin's, Authorization follows the method, User-Agent is CloudFront's, hop-by-hop headers are its own."""
+    forwarding = forwarding_of(behavior("*", "o", legacy=legacy(default_ttl=0, max_ttl=0)))
+    table = "legacy ForwardedValues of behavior * (CloudFront's header table forwards other-defined headers)"
+    assert [forwarding.source_of(h) for h in ("Sec-WebSocket-Key", "sec-websocket-version", "X-Tenant")] == [
+        table, table, table]
+    assert [forwarding.forwards_header(h) for h in ("Host", "Authorization", "User-Agent", "Connection", "Upgrade",
+                                                     "Expect", "Cookie")] == [False] * 7
+    assert forwarding.forwards_host is False
+    assert [authorization_reaches_origin(behavior("*", "o", legacy=legacy()), m) for m in ("GET", "POST")] == [
+        False, True]
+    # A whitelisted header keeps its own source; Headers * stays all headers.
+    assert forwarding_of(behavior("*", "o", legacy=legacy("Host"))).source_of("Host") == (
+        "legacy ForwardedValues of behavior * (Headers: host)")
+    assert forwarding_of(behavior("*", "o", legacy=legacy("*"))).source_of("X-Tenant") == (
+        "legacy ForwardedValues of behavior * (Headers: *)")

@@ -193,3 +193,39 @@ def test_origin_group_of_non_api_origins_is_not_an_api_behavior():
     dist = distribution(origins=[s3_origin("site"), s3_origin("site2", "site2")],
                         behaviors=[behavior("*", "site-failover", orp=p.ALL_VIEWER)], groups=(group,))
     assert engine.evaluate(dist, inventory(dist)) == []
+
+
+# --------------------------------------------------------------------------------------------- fixes that uncover
+
+
+def test_origin_path_fix_that_uncovers_authorized_methods_comes_with_caching_disabled():
+    """/api/* forwards every viewer header (Authorization too) through a cache that can keep responses, but reaches
+    nothing: OriginPath lacks the stage. apigw-path-unroutable proposes /prod, which makes GET /prod/api/items
+    (AWS_IAM) reachable; apigw-response-cached says now that this would share authorized responses, and depends on
+    that fix, so the one plan that holds both never serves one caller's response to another."""
+    api_behavior = with_policies(behavior("/api/*", "api", orp=AEHH), cache=CAN_CACHE)
+    dist = _dist(api_behavior, origins=[s3_origin("site"), api_origin("api", API, path="")])
+    inv = inventory(dist, apis=[IAM_API])
+    found = {f.rule: f for f in engine.evaluate(dist, inv)}
+    assert found["apigw-path-unroutable"].fix.fix_class is FixClass.APPROVE
+    cached = found["apigw-response-cached"]
+    assert (cached.fix.fix_class, cached.fix.changes) == (
+        FixClass.AUTO, (SetBehaviorPolicies("/api/*", p.CACHING_DISABLED, None),))
+    assert ("depends on apigw-path-unroutable: these are the methods reached once OriginPath of origin api is "
+            "/prod") in cached.notes
+    plan = build_plan(dist_with_config(dist), list(found.values()), classes={FixClass.AUTO, FixClass.APPROVE})
+    assert "/api/* cache policy: api-honours-origin -> CachingDisabled" in plan.summary
+
+
+def test_origin_path_fix_never_breaks_a_behavior_that_reaches_the_origin_through_a_group():
+    """/api/* reaches origin api as the primary of an origin group and routes (OriginPath /prod). The default
+    behavior to api routes nowhere; OriginPath (empty) would route it but break /api/*: a ticket, not a patch."""
+    resources = {"/api/items": ["POST"], "/api/{proxy+}": ["GET"]}
+    dist = distribution(
+        origins=[api_origin("api", API, path="/prod"), api_origin("api-dr", API2, "us-west-2", path="/prod")],
+        behaviors=[behavior("/api/*", "api-failover", orp=AEHH, methods=("GET", "HEAD", "OPTIONS")),
+                   behavior("*", "api", orp=AEHH)], groups=(GROUP,))
+    [unroutable] = [f for f in engine.evaluate(dist, inventory(dist, apis=_group_apis(resources)))
+                    if f.rule == "apigw-path-unroutable"]
+    assert (unroutable.behavior, unroutable.fix.fix_class, unroutable.fix.changes) == ("*", FixClass.MANUAL, ())
+    assert "OriginPath (empty) would break behavior(s) /api/*" in unroutable.fix.ticket

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from builders import api_origin, behavior, distribution, inventory, legacy, method, rest_api, s3_origin, websocket_api
+from builders import (api_origin, behavior, custom_domain, distribution, inventory, legacy, method, rest_api, s3_origin,
+                      websocket_api)
 from edgemedic import policies as p
 from edgemedic.engine import evaluate
 from edgemedic.findings import FixClass
-from edgemedic.model import Unreadable, domains_key
+from edgemedic.model import Unreadable, custom_domain_key, domains_key
 
 REST = "h1o2s3t4g5"
 WS = "w1s2h3o4s5"
@@ -36,23 +37,36 @@ def _classes(findings):
     return {f.rule: f.fix.fix_class for f in findings}
 
 
-def test_uncertain_host_intent_makes_every_host_dropping_fix_approve() -> None:
+def test_uncertain_host_intent_silences_the_rules_that_route_and_guards_the_rest() -> None:
+    """Host is forwarded and whether an alias is a custom domain could not be read: what the API receives (which
+    API, which path) is unknown, so the rules that judge the methods behind the behavior stay silent instead of
+    judging the request as the Host fix would send it. The Host fix itself needs a person."""
     dist, inv = _rest_case(UNREADABLE_DOMAINS)
     findings = evaluate(dist, inv)
     assert _classes(findings) == {
         "apigw-host-forwarded": FixClass.APPROVE,
-        "apigw-auth-header-dropped": FixClass.APPROVE,
-        "apigw-query-dropped": FixClass.APPROVE,
         # CachingDisabled alone: the HostHeaderOnly origin request policy stays, Host is still forwarded.
         "apigw-response-cached": FixClass.AUTO,
-        "apigw-iam-host-mismatch": FixClass.MANUAL,
     }
     by_rule = {f.rule: f for f in findings}
     assert by_rule["apigw-response-cached"].notes == ()
-    for rule in ("apigw-auth-header-dropped", "apigw-query-dropped"):
-        assert GUARD_NOTE in by_rule[rule].notes, rule
-        assert ("whether alias shop.example.com is an API Gateway custom domain is unknown "
-                "(custom domains in us-east-1: AccessDenied)") in by_rule[rule].notes, rule
+    assert ("whether alias shop.example.com is an API Gateway custom domain is unknown "
+            "(custom domains in us-east-1: AccessDenied)") in by_rule["apigw-host-forwarded"].notes
+
+
+def test_custom_domain_design_that_could_not_be_read_gets_no_path_verdict() -> None:
+    """Alias api.example.com is a custom domain mapping v1 to the API's stage prod, and the behavior forwards Host:
+    it works. When the domain is read there is no finding; when it cannot be read, no path rule may claim that
+    /v1/* routes nowhere (it would, judged at the execute-api host, which is not where the request goes)."""
+    dist = distribution(origins=[api_origin("api", REST), s3_origin("site")],
+                        behaviors=[behavior("/v1/*", "api", orp=p.ALL_VIEWER), behavior("*", "site")],
+                        aliases=("api.example.com",))
+    api = rest_api(REST, resources={"/items": [method("GET", "AWS_IAM"), "POST"]})
+    readable = inventory(dist, apis=[api], domains=[custom_domain("api.example.com", [("v1", REST, "prod")])])
+    assert evaluate(dist, readable) == []
+    unread = inventory(dist, apis=[api], unreadable={
+        custom_domain_key("api.example.com"): Unreadable("custom domain api.example.com", "AccessDenied")})
+    assert _classes(evaluate(dist, unread)) == {"apigw-host-forwarded": FixClass.APPROVE}
 
 
 def test_certain_absence_of_host_intent_keeps_them_auto() -> None:

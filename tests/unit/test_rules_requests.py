@@ -273,6 +273,21 @@ def test_iam_host_mismatch_through_a_custom_domain_base_path() -> None:
            in f.fix.ticket
 
 
+def test_iam_host_mismatch_names_an_alias_that_is_a_mapped_custom_domain() -> None:
+    """The alias is a custom domain mapped to the API, but this behavior does not forward Host: the mismatch is
+    real, and the evidence and ticket say what is there (no "create a custom domain" for one that exists)."""
+    apis = [_rest({"/api/items": [method("GET", "AWS_IAM")]})]
+    domain = custom_domain("shop.example.com", [("", REST, "prod")])
+    dist = _dist(behavior("/api/*", "api", orp=AEHH), aliases=("shop.example.com",))
+    [found] = check_iam_host_mismatch(dist, inventory(dist, apis=apis, domains=[domain]))
+    assert found.evidence[1] == (
+        f"Host at the API: {REST}.execute-api.us-east-1.amazonaws.com; alias shop.example.com is an API Gateway "
+        "custom domain mapped to the API, but behavior /api/* does not forward the viewer Host")
+    assert "create a REGIONAL API Gateway custom domain" not in found.fix.ticket
+    assert ("(1) forward the viewer Host on this behavior (origin request policy AllViewer) so that API Gateway "
+            "receives shop.example.com, with an OriginPath that its API mappings route") in found.fix.ticket
+
+
 @pytest.mark.parametrize("case", ["host intent", "no IAM", "API unreadable"])
 def test_iam_host_mismatch_silent(case: str) -> None:
     if case == "host intent":

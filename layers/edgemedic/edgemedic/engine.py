@@ -61,11 +61,15 @@ def evaluate(
 def warnings(inv: Inventory) -> list[str]:
     """What the rules could not check, per distribution (e.g. behaviors whose edge function decides what reaches
     the origin), for the scan's output beside its findings."""
+    return [w for dist in inv.distributions for w in distribution_warnings(dist, inv)]
+
+
+def distribution_warnings(dist: Distribution, inv: Inventory) -> list[str]:
+    """:func:`warnings` for one distribution."""
     from .rules.common import edge_function_warnings
     from .rules.passthrough import lambda_url_edge_warnings
 
-    return [w for dist in inv.distributions
-            for w in (*edge_function_warnings(dist, inv), *lambda_url_edge_warnings(dist))]
+    return [*edge_function_warnings(dist, inv), *lambda_url_edge_warnings(dist)]
 
 
 def scan(inv: Inventory, rules: Iterable[Rule] | None = None, *, errors: RuleErrors | None = None) -> list[Finding]:

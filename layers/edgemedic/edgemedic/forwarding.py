@@ -18,6 +18,16 @@ from .policies import policy_name
 
 _ALL_VIEWER_BEHAVIORS = frozenset({"allViewer", "allViewerAndWhitelistCloudFront"})
 
+# Under legacy settings CloudFront's header table for custom origins forwards every header it does not define
+# ("other-defined headers"), and these it defines otherwise: Host is the origin's, Authorization follows the method
+# (authorization_reaches_origin), Cookie follows the cookie setting, User-Agent is "Amazon CloudFront", and CloudFront
+# removes or replaces the rest (RequestAndResponseBehaviorCustomOrigin.html). A header the table does not settle counts
+# as forwarded (catalog "Forwarded").
+LEGACY_TABLE_NOT_FORWARDED = frozenset({
+    "host", "authorization", "cookie", "user-agent", "connection", "upgrade", "expect", "proxy-authorization",
+    "proxy-authenticate", "proxy-connection", "te", "trailer", "x-real-ip", "x-amz-cf-id",
+})
+
 
 @dataclass(frozen=True, slots=True)
 class Forwarding:
@@ -68,6 +78,9 @@ def forwarding_of(behavior: Behavior, custom_names: dict[str, str] | None = None
         source = _legacy_source(behavior)
         if "*" in legacy.headers:
             all_headers_from = f"{source} (Headers: *)"
+        else:
+            all_headers_from = f"{source} (CloudFront's header table forwards other-defined headers)"
+            all_headers_except = LEGACY_TABLE_NOT_FORWARDED
         for header in legacy.headers:
             if header != "*":
                 header_sources.append((header, f"{source} (Headers: {header})"))

@@ -430,6 +430,19 @@ def _reachable(dist: Distribution, behavior: Behavior, inv: Inventory, origin_pa
     intent = None
     if forwarding.forwards_host:
         intent = host_intent(dist, origin, inv)
+        if intent is None and assume_host_fix:
+            # Judging the path as the Host fix would send it is only right when Host intent is known to be absent.
+            # When an alias (or tenant domain) could not be read, it may be a custom domain that routes this very
+            # request: a path verdict would then be a guess (apigw-host-forwarded asks a person instead).
+            from .rules.common import host_intent_of  # late: the rules import this module
+
+            why = host_intent_of(dist, origin, inv).unknown
+            if why:
+                return _unknown(
+                    f"the viewer Host is forwarded ({forwarding.source_of('host')}) and whether it reaches API "
+                    f"Gateway on purpose could not be checked ({'; '.join(why)}): what the API receives is unknown",
+                    origin_path=path_prefix,
+                )
         if intent is None and not assume_host_fix:
             return _unknown(
                 f"the viewer Host is forwarded ({forwarding.source_of('host')}) and no alias is an API Gateway custom "

@@ -138,10 +138,16 @@ def evaluate_change(detail: CloudTrailDetail, rt: Runtime, telemetry: Telemetry,
         findings = engine.evaluate(dist, inv, errors=engine.RuleErrors())
         if member:
             findings = [dataclasses.replace(f, account=member) for f in findings]
-        outcomes.append(act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
-                               queue=rt.queue, notifier=rt.notifier, trigger=trigger,
-                               telemetry=telemetry, inv=inv, scope=scope, account=member,
-                               security_hub=rt.security_hub(member, reader, telemetry)).as_dict())
+        outcome = act_on(dist, findings, settings=rt.settings, store=rt.store, plans=rt.plans,
+                         queue=rt.queue, notifier=rt.notifier, trigger=trigger,
+                         telemetry=telemetry, inv=inv, scope=scope, account=member,
+                         security_hub=rt.security_hub(member, reader, telemetry)).as_dict()
+        unchecked = engine.distribution_warnings(dist, inv)  # what the rules could not check, as the CLI says
+        if unchecked:
+            outcome["warnings"] = unchecked
+            for warning in unchecked:
+                logger.warning("not checked: %s", warning, extra={"event_id": detail.eventID})
+        outcomes.append(outcome)
     for missing in sorted(dist_ids - seen):
         try:
             gone = confirm_gone(reader, missing)

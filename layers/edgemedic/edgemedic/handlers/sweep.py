@@ -93,7 +93,7 @@ def handle(raw: Any, rt: Runtime, telemetry: Telemetry) -> dict[str, Any]:
         logger.error("rule failed", extra={"error": message})
     record = rt.store.record_sweep({
         "run": trigger.event_id, "distributions": len(current), "findings": findings_total,
-        "actions": actions, "redelivered": redelivered, "warnings": list(inv.warnings)[:50],
+        "actions": actions, "redelivered": redelivered, "warnings": [*inv.warnings, *engine.warnings(inv)][:50],
         "rule_errors": errors.messages[:50], "read_failures": failed[:50],
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 3),
     })

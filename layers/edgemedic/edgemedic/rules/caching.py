@@ -18,7 +18,6 @@ from typing import Iterator
 from .. import policies
 from ..findings import Finding, FixClass, Rule, Severity
 from ..forwarding import authorization_reaches_origin, forwarding_of
-from ..lazy import lazy_module
 from ..model import Api, ApiMethod, ApiProtocol, Behavior, Distribution, Inventory
 from .common import (
     ApiBehavior,
@@ -31,8 +30,8 @@ from .common import (
     needs_authorization_header,
     policy_fix,
 )
+from .requests import reach_with_path_fix
 
-router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedic rules` needs no router
 
 # Managed policies made for static content (reference 1.1): an API behavior has them by default, not by choice.
 DEFAULT_CACHING_POLICIES = frozenset({
@@ -87,8 +86,8 @@ def authorizing_headers(api: Api, method: ApiMethod) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(headers))
 
 
-def _shared(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> tuple[str, str, str] | None:
-    """(header, method label, example path) when an authorized GET/HEAD response can be shared (case (b))."""
+def _shared(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """(header, method label, example path, notes) when an authorized GET/HEAD response can be shared (case (b))."""
     behavior = ab.behavior
     policy = behavior.cache_policy
     if behavior.legacy is not None or policy is None or policy.max_ttl <= 0:
@@ -96,8 +95,10 @@ def _shared(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> tuple[str, s
     forwarding = forwarding_of(behavior)
     if forwarding.unknown:
         return None
-    reach = router.reachable(dist, behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
-    if not reach.known:
+    # The methods behind, or those apigw-path-unroutable's OriginPath reaches (that fix would otherwise make
+    # Authorization reach them through a cache that can share): one scan shows every layer.
+    reach = reach_with_path_fix(dist, ab, inv)
+    if reach is None:
         return None
     for r in reach.reaches:
         if r.api.protocol is ApiProtocol.WEBSOCKET or r.method.http_method not in {"GET", "HEAD", "ANY"}:
@@ -106,7 +107,7 @@ def _shared(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> tuple[str, s
             forwarded = (authorization_reaches_origin(behavior, "GET", forwarding) if header == "authorization"
                          else forwarding.forwards_header(header))
             if forwarded and not cache_key_has_header(behavior, header):
-                return header, r.label(), r.example_path
+                return header, r.label(), r.example_path, reach.notes
     return None
 
 
@@ -125,7 +126,8 @@ def check_response_cached(dist: Distribution, inv: Inventory) -> Iterator[Findin
             summary += " (migrates its legacy ForwardedValues and TTLs to policies)"
         fix, notes = policy_fix(dist, origin, behavior, inv, summary, change)
         if shared is not None:
-            header, label, path = shared
+            header, label, path, depends = shared
+            notes = (*depends, *notes)
             policy = behavior.cache_policy
             assert policy is not None
             evidence = (f"cache policy {policy.name}: MaxTTL={policy.max_ttl} (CloudFront keeps a response when the "

@@ -248,6 +248,18 @@ def authorization_needed(dist: Distribution, ab: "ApiBehavior", inv: Inventory) 
     reach = reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
     if not reach.known:
         return True
+    if not reach.reaches:
+        # Nothing routes yet: the methods that matter are those apigw-path-unroutable's OriginPath reaches, since
+        # the plan that holds this fix may hold that one too. (With no such OriginPath, a person's later path fix
+        # is a change of its own, evaluated when it happens: apigw-response-cached then guards the cache.)
+        from .routing import proposed_origin_path  # late: routing imports this module
+
+        path = proposed_origin_path(dist, ab, inv)
+        if path is None:
+            return False
+        reach = reachable(dist, ab.behavior, inv, origin_path=path, assume_host_fix=True, origin_id=ab.origin.id)
+        if not reach.known:
+            return True
     return any(needs_authorization_header(r.api, r.method) is not False for r in reach.reaches)
 
 

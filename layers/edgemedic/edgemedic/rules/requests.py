@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, Fix, Rule, SetAllowedMethods, Severity
+from ..apis import host_intent
 from ..forwarding import Forwarding, authorization_reaches_origin, forwarding_of
 from ..lazy import lazy_module
 from ..model import (ALL_METHODS, GET_HEAD, GET_HEAD_OPTIONS, Api, ApiMethod, ApiProtocol, Behavior, Distribution,
@@ -39,7 +40,7 @@ router = lazy_module("edgemedic.router")  # loaded by the first check: `edgemedi
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _reach_of(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
+def reach_with_path_fix(dist: Distribution, ab: ApiBehavior, inv: Inventory) -> Reachability | None:
     """The methods behind ``ab``; when no path routes but apigw-path-unroutable proposes one OriginPath, those the
     paths reach once that fix is in, with a note naming the dependency (one scan shows every layer)."""
     reach = router.reachable(dist, ab.behavior, inv, assume_host_fix=True, origin_id=ab.origin.id)
@@ -112,7 +113,7 @@ def check_auth_header_dropped(dist: Distribution, inv: Inventory) -> Iterator[Fi
         forwarding = forwarding_of(behavior)
         if forwarding.unknown:
             continue
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         hits: list[tuple[Reach, list[str]]] = []
@@ -153,7 +154,7 @@ def check_query_dropped(dist: Distribution, inv: Inventory) -> Iterator[Finding]
         forwarding = forwarding_of(behavior)
         if forwarding.unknown or forwarding.any_query_strings:
             continue
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         hits = [r for r in reach.reaches if r.api.protocol is ApiProtocol.REST and r.method.query_parameters]
@@ -231,7 +232,7 @@ def check_methods_blocked(dist: Distribution, inv: Inventory) -> Iterator[Findin
     """The behavior's AllowedMethods lack a method the API implements under its paths."""
     for ab in api_behaviors(dist, inv, rule="apigw-methods-blocked"):
         behavior = ab.behavior
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None:
             continue
         needed = _needed_methods(reach.reaches)
@@ -274,7 +275,7 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
     """Methods under the behavior use AWS_IAM and no alias is a custom domain mapped to the API."""
     for ab in api_behaviors(dist, inv, rule="apigw-iam-host-mismatch"):
         behavior = ab.behavior
-        reach = _reach_of(dist, ab, inv)
+        reach = reach_with_path_fix(dist, ab, inv)
         if reach is None or reach.host_intent is not None:
             continue
         hits = [r for r in reach.reaches if r.method.authorization_type == "AWS_IAM"]
@@ -285,13 +286,24 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
                  else "a domain you first add to the distribution as an alternate domain name (alias)")
         api = hits[0].api
         viewer_host = dist.aliases[0] if dist.aliases else dist.domain_name
+        # The alias may already be a custom domain mapped to the API while this behavior does not forward Host.
+        mapped = host_intent(dist, ab.origin, inv)
+        if mapped is not None:
+            option = (f"(1) forward the viewer Host on this behavior (origin request policy AllViewer) so that API "
+                      f"Gateway receives {mapped.name}, with an OriginPath that its API mappings route")
+            why_not = (f"alias {mapped.name} is an API Gateway custom domain mapped to the API, but behavior "
+                       f"{behavior.path_pattern} does not forward the viewer Host")
+        else:
+            option = (f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path "
+                      f"mapping to API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior "
+                      "(origin request policy AllViewer)")
+            why_not = (f"no alias ({', '.join(dist.aliases) or 'none'}) is an API Gateway custom domain mapped to "
+                       "the API")
         ticket = (
             f"Methods {_labels(hits)} of {api.protocol.value} API {api.id} ({api.region}) use AWS_IAM behind "
             f"behavior {behavior.path_pattern} of distribution {dist.id}. Clients sign for the CloudFront host, "
             f"CloudFront sends Host {reach.api_host}, and API Gateway checks the signature against that. Either "
-            f"(1) create a REGIONAL API Gateway custom domain named {alias} (TLS 1.2) with a base path mapping to "
-            f"API {api.id} stage {hits[0].stage}, and forward the viewer Host on this behavior (origin request "
-            f"policy AllViewer), or (2) have clients sign their requests for {reach.api_host}, over the path API "
+            f"{option}, or (2) have clients sign their requests for {reach.api_host}, over the path API "
             f"Gateway receives: OriginPath included (e.g. {reach.origin_path or ''}{hits[0].example_path} for "
             f"{hits[0].example_path} at the edge), since SigV4 signs the path as well as the host."
         )
@@ -307,8 +319,7 @@ def check_iam_host_mismatch(dist: Distribution, inv: Inventory) -> Iterator[Find
                         f"of that name in front of API {api.id}") + f", or sign for {reach.api_host}", ticket),
             evidence=(
                 f"methods with AWS_IAM: {_labels(hits)}",
-                f"Host at the API: {reach.api_host}; no alias ({', '.join(dist.aliases) or 'none'}) is an API "
-                "Gateway custom domain mapped to the API",
+                f"Host at the API: {reach.api_host}; {why_not}",
                 f"the methods are in stage {hits[0].stage} of {api.protocol.value} API {api.id} ({api.region})",
             ),
             notes=_notes(behavior, reach),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..findings import Finding, Fix, MoveBehavior, Rule, SetOriginPath, Severity
 from ..lazy import lazy_module
 from ..model import Api, ApiProtocol, Behavior, Distribution, Inventory, Origin
-from .common import ApiBehavior, api_behaviors, approve, behaviors_of, finding, manual
+from .common import ApiBehavior, api_behaviors, approve, finding, manual, targets
 
 if TYPE_CHECKING:
     from ..router import Reachability, RouteResult
@@ -63,9 +63,10 @@ def _resources_option(result: RouteResult | None, api_path: str) -> str | None:
 def _origin_path_fix(dist: Distribution, behavior: Behavior, origin: Origin, inv: Inventory,
                      reach: Reachability, example: str, result: RouteResult | None = None) -> Fix:
     """SetOriginPath when exactly one candidate routes the behavior and breaks no sibling, else a ticket."""
-    siblings = [b for b in behaviors_of(dist, origin.id) if b != behavior and not may_rewrite_path(b)]
-    working = [b for b in siblings
-               if router.reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
+    # Every other behavior whose requests reach this origin, directly or as a member of an origin group.
+    siblings = [b for b in dist.behaviors if b != behavior and not may_rewrite_path(b)
+                and any(o.id == origin.id for o, _ in targets(dist, b))]
+    working = [b for b in siblings if router.reachable(dist, b, inv, assume_host_fix=True, origin_id=origin.id).routable]
     fits, partial = [], []
     for candidate in _candidate_origin_paths(origin, inv, reach):
         if not router.reachable(dist, behavior, inv, origin_path=candidate, assume_host_fix=True,

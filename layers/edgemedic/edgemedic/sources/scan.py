@@ -59,6 +59,8 @@ def scan_sources(templates: Sequence[Path], plans: Sequence[Path], *, parameters
         for dist in scan.inventory.distributions:
             if wanted and dist.id not in wanted:
                 continue
+            # What the rules could not check (edge functions in front of an API origin), as the live scan says.
+            result.warnings += [f"{scan.file}: {w}" for w in engine.distribution_warnings(dist, scan.inventory)]
             name = dist.id if dist.id not in result.distributions else f"{scan.file}:{dist.id}"
             result.distributions.append(name)
             lines = scan.lines.get(dist.id)

@@ -60,6 +60,7 @@ _LOCAL_ARTIFACTS = (
     ("AWS::Serverless::Application", "Location", "https://edgemedic-template-scan.s3.amazonaws.com/app.yaml"),
 )
 _DISTRIBUTION = "AWS::CloudFront::Distribution"
+_OUTSIDE = "defined outside this template"
 _QUERY_PREFIX = "method.request.querystring."
 
 
@@ -780,7 +781,7 @@ def _origin(raw: Mapping[str, Any], loader: _Loader, logical: str) -> dict[str, 
         path = resolver.placeholder(path)
     elif loader.known(domain):
         kind, target = classify_origin(domain, b.custom_domains, s3_origin_config=s3)
-        _mark_unknown_target(b, domain, target, "defined outside this template")
+        _mark_unknown_target(b, domain, target, _OUTSIDE, origin_id)
         name = domain.lower().rstrip(".").removeprefix("dualstack.")
         if kind is OriginKind.LOAD_BALANCER and name not in b.load_balancers:
             b.unreadable.setdefault(load_balancer_key(name), Unreadable(f"load balancer {name}",
@@ -810,13 +811,17 @@ def _origin(raw: Mapping[str, Any], loader: _Loader, logical: str) -> dict[str, 
     return api
 
 
-def _mark_unknown_target(b: ModelBuilder, domain: str, target: Any, reason: str) -> None:
-    """An API origin whose API or custom domain is not in the template: unreadable, as for the live scan."""
+def _mark_unknown_target(b: ModelBuilder, domain: str, target: Any, reason: str, origin_id: str = "") -> None:
+    """An API origin whose API or custom domain is not in the template: unreadable, as for the live scan, and
+    named in a warning (the rules that need it are silent for the behaviors in front of it)."""
     if target is None:
         return
     if target.via == "execute-api" and target.api_id and (target.region, target.api_id) not in b.apis:
         b.unreadable.setdefault(api_key(target.region, target.api_id),
                                 Unreadable(f"API {target.api_id}", reason))
+        if reason == _OUTSIDE:
+            b.warn(f"API {target.api_id} ({target.region}) behind origin {origin_id or domain} is defined outside "
+                   "this template; the rules that need its routes stay silent for the behaviors in front of it")
     elif target.via == "custom-domain" and not target.domain_name:
         b.unreadable.setdefault(custom_domain_key(domain), Unreadable(f"custom domain behind {domain}", reason))
 

@@ -466,7 +466,11 @@ class _Plan:
         aliases = r.get("aliases")
         if isinstance(aliases, Unknown):
             b.warn(f"distribution {r.address}: its aliases are known only after apply")
-            aliases = []
+            # One may be an API Gateway custom domain mapped to the API (Host intent): a stand-in alias whose
+            # answer is unreadable keeps that open, as the template loader does for an unresolved alias.
+            aliases = ["unresolved-alias.invalid"]
+            b.unreadable[custom_domain_key(aliases[0])] = Unreadable(
+                f"the aliases of {r.address}", "known only after apply")
         for alias in aliases or []:
             if alias.lower() not in b.custom_domains:
                 b.unreadable.setdefault(custom_domain_key(alias), Unreadable(
