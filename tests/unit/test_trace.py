@@ -24,7 +24,7 @@ from builders import (
 )
 from edgemedic import engine, policies as p
 from edgemedic.collect import PolicyResolver, distribution_from_config
-from edgemedic.model import Authorizer
+from edgemedic.model import Authorizer, OriginKind
 from edgemedic.notify import Alert, DistributionInfo, build_message
 from edgemedic.notify.tickets import ticket_content
 from edgemedic.trace import (
@@ -331,7 +331,7 @@ def test_lambda_url_origin_with_origin_access_control_needs_the_body_hash_on_put
     from dataclasses import replace as _replace
 
     url = "abcdefghijklmnop.lambda-url.eu-west-1.on.aws"
-    fn = custom_origin("fn", url)
+    fn = custom_origin("fn", url, kind=OriginKind.LAMBDA_URL)  # as the origin classifier names this domain
     config = raw_config(origins=[raw_origin("fn", url), raw_origin("site", "site.s3.amazonaws.com", protocol=None)],
                         behaviors=[raw_behavior("/fn/*", "fn"), raw_behavior("*", "site")])
     config["Origins"]["Items"][0]["OriginAccessControlId"] = "E2OACEXAMPLE"

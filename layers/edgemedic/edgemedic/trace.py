@@ -546,16 +546,13 @@ def _handshake_failure(request: Request, behavior: Behavior, result: RouteResult
                    f"the WebSocket handshake fails: CloudFront does not forward {names} to the API")
 
 
-_LAMBDA_URL = re.compile(r"^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$")
-
-
 def _unsigned_lambda_url_body(dist: Distribution, origin: Origin, request: Request) -> Failure | None:
     """A PUT or POST to a Lambda function URL origin behind origin access control needs the SHA-256 of its body in
     x-amz-content-sha256 (private-content-restricting-access-to-lambda.html): CloudFront's signature covers it, and
     the function URL refuses the request without it. Not a catalog rule: a correct client sends it."""
     if request.method not in ("PUT", "POST") or request.header("x-amz-content-sha256") is not None:
         return None
-    if not _LAMBDA_URL.match(origin.domain_name.lower()):
+    if origin.kind is not OriginKind.LAMBDA_URL:  # the origin classifier knows function URL domains
         return None
     raw = next((o for o in (dist.config.get("Origins") or {}).get("Items") or [] if o.get("Id") == origin.id), {})
     if not raw.get("OriginAccessControlId"):
