@@ -77,7 +77,7 @@ def render_table(console, result: SourceResult) -> None:  # noqa: ANN001 - rich 
                 location = result.locations.get(finding.key)
                 if location is not None and location.line:
                     console.print(Text(f"  {location.file}:{location.line}  {finding.rule}", style="dim"))
-            console.print(report.findings_table(own))
+            console.print(report.FindingsGrid(own))  # the live scan's renderer: the same bytes, laid out once
         else:
             console.print()
     count = len(result.distributions)
