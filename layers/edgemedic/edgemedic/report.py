@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TextIO
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group
@@ -320,6 +321,10 @@ class FindingsGrid:
                     yield from lines[line_no]
                 yield new_line
 
+        if console.color_system is None:  # no styles reach the output: lay out the text alone
+            yield from self._plain(width, lambda f: cell(Group(Text.assemble((f.rule, "bold"), "  ", where_text(f)),
+                                                                _finding_cell(f)), 1))
+            return
         severities: dict[Severity, list[list[Segment]]] = {}
         blank: list[Segment] | None = None
         for f in self.findings:
@@ -330,6 +335,84 @@ class FindingsGrid:
             if blank is None:
                 blank = list(row((cell("", 0), cell("", 1))))
             yield from blank
+
+
+    def _plain(self, width: int, rich_cell: "Callable[[Finding], list[list[Segment]]]") -> Iterator[Segment]:
+        """The grid as rich writes it without a color system (a file, a pipe, NO_COLOR on no terminal): one plain
+        line per row, each exactly ``width`` long. A finding whose texts hold only characters one cell wide and no
+        control codes is wrapped here by rich's own rules (:func:`_wrap_plain`); any other is laid out by rich."""
+        text_width = width - SEVERITY_WIDTH
+        gutter = " " * SEVERITY_WIDTH
+        new_line = Segment.line()
+        for f in self.findings:
+            logical = _plain_lines(f)
+            if logical is not None:
+                lines = [piece for line in logical for piece in _wrap_plain(line, text_width)]
+            else:
+                lines = ["".join(segment.text for segment in line) for line in rich_cell(f)]
+            severity = f.severity.value.upper()[:SEVERITY_WIDTH - 1].ljust(SEVERITY_WIDTH)
+            for number, line in enumerate(lines):
+                yield Segment((severity if number == 0 else gutter) + line)
+                yield new_line
+            yield Segment(" " * width)
+            yield new_line
+
+
+# Characters outside ASCII that edgemedic's own texts use, each one cell wide in every terminal rich knows.
+_ONE_CELL = frozenset("→—–…‘’“”×")
+
+
+def _simple(text: str) -> bool:
+    """Whether rich lays ``text`` out as one cell per character with nothing stripped (no control codes, tabs or
+    new lines; no wide, zero-width or combining characters)."""
+    if text.isascii():
+        return text.isprintable()
+    return text.isprintable() and all(c.isascii() or c in _ONE_CELL for c in text)
+
+
+def _plain_lines(finding: Finding) -> list[str] | None:
+    """The text column of a finding as its logical lines (what :func:`_finding_cell` and the head hold), or None
+    when one of them is not :func:`_simple`."""
+    where = where_text(finding).plain
+    lines = [f"{finding.rule}  {where}", finding.message, f"Symptom: {finding.symptom}",
+             f"Fix ({finding.fix.fix_class.value}): {finding.fix.summary}",
+             *(f"Evidence: {item}" for item in finding.evidence), *(f"Note: {note}" for note in finding.notes)]
+    return lines if all(_simple(line) for line in lines) else None
+
+
+_WORD = re.compile(r"\s*\S+\s*")
+
+
+def _wrap_plain(text: str, width: int) -> list[str]:
+    """``Text(text).wrap(width, justify="left", overflow="fold")`` for a :func:`_simple` text, each line padded to
+    ``width`` as rich pads a cell: rich's word division (a word and the space after it stay together; a word longer
+    than the line is folded), then each line cropped and padded (rich first trims the spaces beyond the width from
+    the line's end: the crop does the same). Tests compare it with rich's own layout."""
+    breaks: list[int] = []
+    offset = 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:
+            chunks = [word[i:i + width] for i in range(0, len(word), width)]
+            for chunk in chunks[:-1]:
+                if start:
+                    breaks.append(start)
+                start += len(chunk)
+            if start:
+                breaks.append(start)
+            offset = len(chunks[-1])
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    bounds = [0, *breaks, len(text)]
+    lines = []
+    for begin, end in zip(bounds, bounds[1:]):
+        piece = text[begin:end]
+        lines.append(piece[:width].ljust(width))
+    return lines
 
 
 def distribution_heading(dist: Distribution | None, distribution_id: str) -> Text:
