@@ -1,12 +1,16 @@
 """The floor: only the reads a scan of CloudFront in front of API Gateway cannot do without, and nothing else.
 
-    AWS_ENDPOINT_URL=http://127.0.0.1:PORT python benchmarks/floor.py
+    AWS_ENDPOINT_URL=http://127.0.0.1:PORT python benchmarks/floor.py [--configs]
 
 ListDistributions pages (100 a page, the largest); for each region with an ``execute-api`` origin, the APIs listed
 (GetRestApis by 500, GetApis) and the custom domain names (v1 and v2 GetDomainNames, to recognise origins that are
 custom domains); then for each API behind an origin, once: REST GetStages + GetResources (embed=methods), HTTP /
 WebSocket GetStages + GetRoutes, 8 at once, as edgemedic reads them. No model is built, no rule runs, nothing is
 printed but the counts: it is the time a client spends on the wire, the least any scanner can take.
+
+``--configs`` adds what a scan that shows each fix's diff cannot do without: GetDistributionConfig for every
+distribution (4 at once, as ``edgemedic scan --format json`` reads them). A summary from ListDistributions has no
+CallerReference, DefaultRootObject or Logging, so the diff ``fix`` would show needs the whole config.
 """
 from __future__ import annotations
 
@@ -24,16 +28,19 @@ CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5})
 
 
 def main() -> int:
+    configs = "--configs" in sys.argv[1:]
     start = time.perf_counter()
     session = boto3.session.Session()
     calls = 0
     cloudfront = session.client("cloudfront", region_name="us-east-1", config=CONFIG)
     apis: dict[tuple[str, str], None] = {}
     distributions = 0
+    ids: list[str] = []
     for page in cloudfront.get_paginator("list_distributions").paginate():
         calls += 1
         for summary in (page["DistributionList"].get("Items") or []):
             distributions += 1
+            ids.append(summary["Id"])
             for origin in summary["Origins"]["Items"]:
                 match = EXECUTE_API.match(origin["DomainName"].lower())
                 if match:
@@ -67,6 +74,9 @@ def main() -> int:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         calls += sum(pool.map(read, list(apis)))
+    if configs:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            calls += sum(1 for _ in pool.map(lambda dist_id: cloudfront.get_distribution_config(Id=dist_id), ids))
     print(json.dumps({"distributions": distributions, "apis": len(apis), "calls": calls,
                       "seconds": round(time.perf_counter() - start, 3)}))
     return 0

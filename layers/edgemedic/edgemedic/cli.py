@@ -418,41 +418,47 @@ def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
     One planner per distribution: its config is shaped, hashed and rendered once and shared by its findings. A
     distribution taken from its ListDistributions summary has no CallerReference, DefaultRootObject or Logging:
     its whole config is read first (only for distributions with such findings), so the diff is the one ``fix``
-    shows."""
+    shows. The diffs of one distribution are built while the next configs are being read."""
     from . import collect, plan
     from .findings import FixClass
 
+    every_class = frozenset(FixClass)
+    by_dist: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        if finding.fix.changes:
+            by_dist.setdefault(finding.distribution, []).append(finding)
     diffs: dict[report.FindingKey, str | None] = {}
-    problems: list[str] = []
-    wanted = [f for f in result.findings if f.fix.changes]
-    partial = {f.distribution for f in wanted if (d := result.distribution(f.distribution)) is not None
-               and not collect.has_full_config(d)}
-    configs = collect.read_configs(clients, sorted(partial)) if partial and clients is not None else {}
-    planners: dict[str, plan.Planner | str] = {}
-    for finding in wanted:
-        planner = planners.get(finding.distribution)
-        if planner is None:
-            dist = result.distribution(finding.distribution)
-            if dist is None:
+    problems: dict[str, list[str]] = {}
+
+    def diff_all(dist_id: str, planner: "plan.Planner | str") -> None:
+        problems[dist_id] = mine = []
+        for finding in by_dist[dist_id]:
+            if isinstance(planner, str):
+                mine.append(f"no diff for {finding.rule} on {dist_id}: {planner}")
                 continue
-            full = configs.get(dist.id)
-            if isinstance(full, str):
-                planner = f"its config could not be read: {full}"
-            elif full is not None:
-                planner = plan.Planner(dist.id, full[0], full[1], plan.custom_policy_names(dist))
-            elif collect.has_full_config(dist):
-                planner = plan.Planner.for_distribution(dist)
-            else:
-                planner = "its config was not read"
-            planners[finding.distribution] = planner
-        if isinstance(planner, str):
-            problems.append(f"no diff for {finding.rule} on {finding.distribution}: {planner}")
+            try:
+                diffs[finding.key] = planner.diff([finding], classes=every_class)
+            except EdgemedicError as exc:
+                mine.append(f"no diff for {finding.rule} on {dist_id}: {_one_line(exc)}")
+
+    partial: list[str] = []
+    for dist_id in by_dist:
+        dist = result.distribution(dist_id)
+        if dist is None:
             continue
-        try:
-            diffs[finding.key] = planner.diff([finding], classes=frozenset(FixClass))
-        except EdgemedicError as exc:
-            problems.append(f"no diff for {finding.rule} on {finding.distribution}: {_one_line(exc)}")
-    return diffs, problems
+        if collect.has_full_config(dist):
+            diff_all(dist_id, plan.Planner.for_distribution(dist))
+        elif clients is None:
+            diff_all(dist_id, "its config was not read")
+        else:
+            partial.append(dist_id)
+    for dist_id, full in (collect.iter_configs(clients, sorted(partial)) if partial and clients is not None else ()):
+        if isinstance(full, str):
+            diff_all(dist_id, f"its config could not be read: {full}")
+        else:
+            dist = result.distribution(dist_id)
+            diff_all(dist_id, plan.Planner(dist_id, full[0], full[1], plan.custom_policy_names(dist)))
+    return diffs, [line for dist_id in by_dist for line in problems.get(dist_id, ())]
 
 
 def html_report(clients: "Clients", result: ScanResult, warnings: list[str], regions: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ permission and throttling that outlasts botocore's retries raise typed errors in
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..aws import Clients
 from ..errors import AccessError, NotFoundError, ReadError
@@ -41,7 +41,7 @@ from .regions import candidate_regions, discover_domain_regions
 from .tenants import read_tenant_domains
 
 __all__ = ["PolicyResolver", "collect", "config_from_summary", "distribution_from_config", "has_full_config",
-           "probe_targets", "read_configs", "reread_distribution"]
+           "probe_targets", "read_configs", "iter_configs", "reread_distribution"]
 
 _SUMMARY_KEYS = ("Id", "ARN", "DomainName", "Status")
 # Custom origins that are certainly not API Gateway custom domains (AWS service endpoints).
@@ -88,8 +88,20 @@ def read_configs(clients: Clients, distribution_ids: Sequence[str]) -> dict[str,
     return _read_configs(clients.cloudfront(), distribution_ids)
 
 
+def iter_configs(clients: Clients, distribution_ids: Sequence[str],
+                 ) -> Iterator[tuple[str, tuple[dict, str] | str]]:
+    """:func:`read_configs` one distribution at a time, in the order asked, each as soon as it is read (the next
+    reads are in flight meanwhile), so a caller can work on one config while the others arrive."""
+    yield from _iter_configs(clients.cloudfront(), distribution_ids)
+
+
 def _read_configs(cloudfront: Any, distribution_ids: Sequence[str], progress: Progress = _no_progress,
                   ) -> dict[str, tuple[dict, str] | str]:
+    return dict(_iter_configs(cloudfront, distribution_ids, progress))
+
+
+def _iter_configs(cloudfront: Any, distribution_ids: Sequence[str], progress: Progress = _no_progress,
+                  ) -> Iterator[tuple[str, tuple[dict, str] | str]]:
     # A few in flight at once hide the round trips (botocore clients are thread-safe).
     def read(dist_id: str) -> tuple[dict, str] | str:
         try:
@@ -103,12 +115,10 @@ def _read_configs(cloudfront: Any, distribution_ids: Sequence[str], progress: Pr
     from concurrent.futures import ThreadPoolExecutor  # late: ~10 ms that `edgemedic rules` does not need
 
     ids = list(dict.fromkeys(distribution_ids))
-    found: dict[str, tuple[dict, str] | str] = {}
     with ThreadPoolExecutor(max_workers=_CONFIG_READERS) as pool:
         for done, (dist_id, result) in enumerate(zip(ids, pool.map(read, ids)), 1):
             progress("distributions", done, len(ids))
-            found[dist_id] = result
-    return found
+            yield dist_id, result
 
 
 def _read_distributions(cloudfront: Any, distribution_ids: Sequence[str], warnings: list[str],
