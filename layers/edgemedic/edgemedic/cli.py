@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
-from . import accounts
+from . import accounts, jsontext
 from .errors import CredentialsError, EdgemedicError, NotFoundError
 from .lazy import lazy_module
 
@@ -704,7 +704,7 @@ def write_security_format(out: TextIO, fmt: str, findings: Sequence[Finding], wa
 
         document = ocsf.events(findings, RULES, account=account, partition=partition, region=region, now=now,
                                version=report.version())
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    out.write(jsontext.dumps(document, ensure_ascii=False) + "\n")
     for warning in warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
 

@@ -9,12 +9,11 @@ and GitLab can file both. Pure rendering, like :mod:`edgemedic.report`, which re
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from . import report
+from . import jsontext, report
 from .findings import Finding, Rule, Severity
 
 LIVE_URI = "cloudfront/distributions/{id}"
@@ -114,9 +113,9 @@ def render(fmt: str, findings: Sequence[Finding], warnings: Sequence[str], *, di
     from .rules import RULES
 
     if fmt == "sarif":
-        return json.dumps(sarif(findings, RULES, warnings=warnings, locations=locations), indent=2) + "\n"
+        return jsontext.dumps(sarif(findings, RULES, warnings=warnings, locations=locations)) + "\n"
     if fmt == "gitlab":
-        return json.dumps(gitlab(findings, locations=locations), indent=2) + "\n"
+        return jsontext.dumps(gitlab(findings, locations=locations)) + "\n"
     if fmt == "junit":
         return junit(findings, RULES, distributions, locations=locations)
     raise ValueError(f"unknown format {fmt}")

@@ -25,6 +25,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from . import jsontext
 from .findings import Finding, Rule, Severity
 from .model import DEFAULT_PATTERN, Distribution
 
@@ -143,7 +144,7 @@ def render_json(findings: Sequence[Finding], warnings: Sequence[str],
         document["metadata"] = dict(metadata)
     if accounts is not None:
         document["accounts"] = [dict(a) for a in accounts]
-    return json.dumps(document, indent=2) + "\n"
+    return jsontext.dumps(document) + "\n"
 
 
 # --------------------------------------------------------------------------------------------- SARIF

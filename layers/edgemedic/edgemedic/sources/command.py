@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import report
+from .. import jsontext, report
 from ..errors import EdgemedicError
 from ..findings import Severity
 from .scan import SourceResult, parse_parameters, scan_sources
@@ -55,7 +55,7 @@ def render_json(result: SourceResult) -> str:
         location = result.locations.get(finding.key)
         record["location"] = location.as_dict() if location is not None else None
     document["sources"] = list(result.files)
-    return json.dumps(document, indent=2) + "\n"
+    return jsontext.dumps(document) + "\n"
 
 
 def render_table(console, result: SourceResult) -> None:  # noqa: ANN001 - rich Console, imported lazily
