@@ -8,6 +8,7 @@ combining characters, tabs and control codes (the last ones are laid out by rich
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from hypothesis import HealthCheck, given, settings
@@ -86,11 +87,30 @@ def test_plain_wrapper_wraps_as_rich_does_at_every_width() -> None:
             assert report._wrap_plain(text, width) == expected, (text, width)
 
 
+_SIMPLE = st.lists(st.sampled_from(["a", "bb", "ccc", "x" * 9, "y" * 23, " ", "  ", "     ", "→", "-", "/"]),
+                   max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SIMPLE, st.integers(1, 40))
+def test_plain_wrapper_wraps_generated_texts_as_rich_does(text: str, width: int) -> None:
+    console = Console(file=io.StringIO(), width=300)
+    expected = [line.plain.ljust(width) for line in Text(text).wrap(console, width, justify="left", overflow="fold")]
+    assert report._wrap_plain(text, width) == expected
+    # Both ways of finding the breaks agree (the line-by-line one is taken when the text starts with a word).
+    if text and not text.startswith(" "):
+        assert report._breaks(text, width) == report._word_breaks(text, width)
+
+
 def test_plain_wrapper_handles_every_word_shape_the_catalog_texts_have() -> None:
     # The plain path is the one taken for files and pipes: check it is taken for an ordinary finding.
     finding = Finding(rule="apigw-host-forwarded", severity=Severity.HIGH, distribution="E1", behavior="/api/*",
                       origin="api", message="Behavior /api/* forwards the viewer's Host header → API Gateway",
                       symptom="403", fix=Fix(FixClass.AUTO, "Use AllViewerExceptHostHeader"))
     assert report._plain_lines(finding) is not None
+    for behavior, origin in (("", ""), ("/api/*", ""), ("", "api"), ("*", "api")):
+        where = dataclasses.replace(finding, behavior=behavior, origin=origin)
+        assert report._where_plain(where) == report.where_text(where).plain
+    assert not report._simple("a\tb") and not report._simple("中") and report._simple("a → b")
     assert report._wrap_plain("ab  cd", 3) == ["ab ", "cd "]
     assert report._wrap_plain("abcdefg", 3) == ["abc", "def", "g  "]

@@ -262,6 +262,14 @@ def where_text(finding: Finding) -> Text:
     return Text(" → ").join(Text.assemble((label, "dim"), value) for label, value in parts)
 
 
+def _where_plain(finding: Finding) -> str:
+    """The characters of :func:`where_text`."""
+    parts = [f"behavior {behavior_label(finding.behavior)}"] if finding.behavior else []
+    if finding.origin:
+        parts.append(f"origin {finding.origin}")
+    return " → ".join(parts) if parts else "whole distribution"
+
+
 SEVERITY_WIDTH = 9  # "CRITICAL" and a space
 
 
@@ -363,19 +371,19 @@ class FindingsGrid:
 _ONE_CELL = frozenset("→—–…‘’“”×")
 
 
+_DROP_ONE_CELL = str.maketrans(dict.fromkeys(_ONE_CELL))
+
+
 def _simple(text: str) -> bool:
     """Whether rich lays ``text`` out as one cell per character with nothing stripped (no control codes, tabs or
     new lines; no wide, zero-width or combining characters)."""
-    if text.isascii():
-        return text.isprintable()
-    return text.isprintable() and all(c.isascii() or c in _ONE_CELL for c in text)
+    return text.isprintable() and (text.isascii() or text.translate(_DROP_ONE_CELL).isascii())
 
 
 def _plain_lines(finding: Finding) -> list[str] | None:
     """The text column of a finding as its logical lines (what :func:`_finding_cell` and the head hold), or None
     when one of them is not :func:`_simple`."""
-    where = where_text(finding).plain
-    lines = [f"{finding.rule}  {where}", finding.message, f"Symptom: {finding.symptom}",
+    lines = [f"{finding.rule}  {_where_plain(finding)}", finding.message, f"Symptom: {finding.symptom}",
              f"Fix ({finding.fix.fix_class.value}): {finding.fix.summary}",
              *(f"Evidence: {item}" for item in finding.evidence), *(f"Note: {note}" for note in finding.notes)]
     return lines if all(_simple(line) for line in lines) else None
@@ -389,6 +397,53 @@ def _wrap_plain(text: str, width: int) -> list[str]:
     ``width`` as rich pads a cell: rich's word division (a word and the space after it stay together; a word longer
     than the line is folded), then each line cropped and padded (rich first trims the spaces beyond the width from
     the line's end: the crop does the same). Tests compare it with rich's own layout."""
+    if len(text) <= width:
+        return [text.ljust(width)]
+    breaks = _breaks(text, width) if text[0] != " " else _word_breaks(text, width)
+    bounds = [0, *breaks, len(text)]
+    return [text[begin:end][:width].ljust(width) for begin, end in zip(bounds, bounds[1:])]
+
+
+def _breaks(text: str, width: int) -> list[int]:
+    """:func:`_word_breaks` found line by line instead of word by word, for a text that does not start with a space
+    (the only white space a :func:`_simple` text has).
+
+    Rich places word after word; a word fits when its last character is within ``width`` of the line's start
+    ``line`` (the words before it and their spaces fill the line up to where it starts). So the first word that
+    does not fit is the one holding the character at ``line + width``, or, when that is a space, the next one. It
+    goes to a new line, or is folded from a new line into pieces of ``width`` (its spaces included) when it is
+    longer than a line; the next line starts there, or at its last piece."""
+    breaks: list[int] = []
+    n = len(text)
+    last = len(text.rstrip(" "))  # the end of the last word (spaces after it never wrap a line)
+    line = 0
+    while last - line > width:
+        edge = line + width
+        if text[edge] != " ":
+            start = text.rfind(" ", line, edge) + 1 or line
+        else:
+            start = edge + 1
+            while text[start] == " ":
+                start += 1
+        end = text.find(" ", start)
+        end = n if end < 0 else end
+        if end - start > width:  # longer than a line: folded, the spaces after it in its pieces
+            after = end
+            while after < n and text[after] == " ":
+                after += 1
+            pieces = -(-(after - start) // width)
+            if start:
+                breaks.append(start)
+            breaks.extend(start + width * k for k in range(1, pieces))
+            line = start + width * (pieces - 1)
+        else:
+            breaks.append(start)
+            line = start
+    return breaks
+
+
+def _word_breaks(text: str, width: int) -> list[int]:
+    """Where rich's ``divide_line`` breaks ``text`` (one cell per character): word by word."""
     breaks: list[int] = []
     offset = 0
     for match in _WORD.finditer(text):
@@ -408,12 +463,7 @@ def _wrap_plain(text: str, width: int) -> list[str]:
         elif offset and start:
             breaks.append(start)
             offset = len(word)
-    bounds = [0, *breaks, len(text)]
-    lines = []
-    for begin, end in zip(bounds, bounds[1:]):
-        piece = text[begin:end]
-        lines.append(piece[:width].ljust(width))
-    return lines
+    return breaks
 
 
 def distribution_heading(dist: Distribution | None, distribution_id: str) -> Text:
