@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from . import accounts, jsontext
-from .errors import CredentialsError, EdgemedicError, NotFoundError
+from .errors import CredentialsError, EdgemedicError, NotFoundError, ReadError
 from .lazy import lazy_module
 
 # Imported on first use: `--help` and usage errors need neither rich nor the model (issue 14: start-up).
@@ -506,10 +506,16 @@ class Fixer:
 
         from .act.replan import evaluate_read
 
+        from .handlers.reads import describe, read_failures
+
         targeted: dict[str, set] = {"keys": set()}
+        unverified: dict[str, str] = {}
 
         def plan_for(config: dict, etag: str) -> "Plan | None":
             fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
+            unread = read_failures(fresh, self.inv)
+            if unread:  # never planned on half a read (as the deployed apply function)
+                raise ReadError(f"{describe(unread)}: nothing applied; run `{PROG} fix` again once it can be read")
             # Converge: what the planned config would still show (a fix can uncover the next layer) joins the plan.
             built = plan.converged_plan(
                 fresh, findings, classes=self.classes,
@@ -518,11 +524,17 @@ class Fixer:
             return built
 
         def verify(config: dict, etag: str) -> list[Finding]:
-            _, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
+            fresh, findings = evaluate_read(dist, config, etag, self.inv, self.resolver)
+            unverified.update(read_failures(fresh, self.inv))
             return [f for f in findings if f.key in targeted["keys"]]
 
-        return apply_fixes(self.clients.cloudfront(), dist.id, plan_for, verify=verify, dry_run=dry_run,
-                           confirm=confirm)
+        result = apply_fixes(self.clients.cloudfront(), dist.id, plan_for, verify=verify, dry_run=dry_run,
+                             confirm=confirm)
+        if unverified and result.status == "applied":
+            # What could not be read again could not be checked: say so rather than "verified".
+            return dataclasses.replace(result, message=result.message.replace("applied and verified", "applied"),
+                                       unverified=describe(unverified))
+        return result
 
 
 def run_fixes(clients: "Clients", scan: ScanResult, classes: frozenset[FixClass], *, dry_run: bool,
@@ -599,7 +611,8 @@ def print_outcome(console: "Console", result: "ApplyResult") -> None:
         fixed = ", ".join(sorted({f.rule for f in result.plan.findings}))
         count = changes_phrase(len(result.plan.summary))
         detail = {
-            "applied": f"{count} in {plural(result.attempts, 'attempt')}, fixed {fixed}",
+            "applied": f"{count} in {plural(result.attempts, 'attempt')}, fixed {fixed}" + (
+                f" (not verified where {result.unverified})" if result.unverified else ""),
             "dry-run": f"{count} planned for {fixed}",
             "declined": f"{count} planned for {fixed}",
         }[result.status]
