@@ -603,6 +603,30 @@ def test_an_applied_approval_keeps_its_audit_record_when_the_first_write_fails(p
         assert len(applied) == 1 and applied[0]["actor"] == "slack:U024BE7LH"
 
 
+def test_an_approved_plan_left_applying_by_a_run_that_stopped_is_retried_then_applied(powertools: None) -> None:
+    """The apply function died (timeout) right after taking an approved plan ('applying'), before any outcome. Its
+    message comes back: while that run could still be going the message is kept (retried), and once it cannot
+    the plan is taken over and applied, with its audit record. Before: the retry found 'applying', reported
+    'not-this-run', and the plan stayed 'applying' with no outcome, its message gone."""
+    import time
+
+    with proposed() as (stack, dist_id, plan, body):
+        assert stack.approve(body)["statusCode"] == 200
+        taken = stack.rt.plans.transition(plan.plan_id, expected="approved", to="applying", now=time.time(),
+                                          applying_since=int(time.time()) - 60)
+        assert [len(a["batchItemFailures"]) for a in deliver(stack)] == [1]  # the first run might be going
+        assert stack.rt.plans.get(plan.plan_id).status == "applying" and stack.updates() == 0
+
+        stack.rt.plans.transition(plan.plan_id, expected="applying", to="applying", now=time.time(),
+                                  if_applying_since=taken.applying_since, applying_since=int(time.time()) - 1000)
+        assert [len(a["batchItemFailures"]) for a in deliver(stack)] == [0]
+        done = stack.rt.plans.get(plan.plan_id)
+        assert (done.status, stack.updates()) == ("applied", 1)
+        assert done.outcome.startswith("A first run stopped while applying this plan")
+        applied = [r for r in stack.audit(dist_id) if (r["action"], r["result"]) == ("approved-fix", "applied")]
+        assert len(applied) == 1
+
+
 # --------------------------------------------------------------------------------------------- review: skipped reads
 
 

@@ -20,6 +20,7 @@ from builders import RecordingServer
 from edgemedic import policies
 from edgemedic.findings import Finding, Fix, FixClass, SetViewerProtocol, Severity
 from edgemedic.notify import approval
+from edgemedic.notify.exceptions import PlanInFlightError
 from edgemedic.notify.slack import APPROVE_ACTION_ID, REJECT_ACTION_ID, SlackNotifier
 from edgemedic.notify.store import DynamoPlanStore, PlanRecord, plan_id_for
 from edgemedic.plan import plan_from_config
@@ -330,3 +331,66 @@ def test_function_url_unknown_user_changes_nothing_and_is_told(function, world):
     assert world.store.get(world.plan_id).status == "pending"
     [message] = queued()
     assert message["body"]["task"] == "reply" and message["body"]["text"].startswith("You are not on edgemedic's")
+
+
+# --------------------------------------------------------------------------------------------- a run that stopped
+
+
+class _Killed(BaseException):
+    """The apply function's process ending mid-run (a Lambda timeout): no except clause of ours sees it."""
+
+
+def _dies_after(update: bool):
+    """An apply that stops the run, before or after sending the update (the real apply_fixes does the update)."""
+    from edgemedic.act.apply import apply_fixes
+
+    def apply(cloudfront: Any, distribution_id: str, plan_for: Any, **kwargs: Any) -> Any:
+        if update:
+            apply_fixes(cloudfront, distribution_id, plan_for, **kwargs)
+        raise _Killed()
+
+    return apply
+
+
+def test_a_plan_left_applying_by_a_run_that_stopped_is_applied_by_the_retried_message(world):
+    """Before: the retried message found the plan 'applying', did nothing, and the plan stayed 'applying' forever
+    (the message said "Approved, applying..." and no outcome was ever recorded)."""
+    world.click(click_body(world.plan_id), T0 + 60)
+    first = world.applier()
+    first.apply = _dies_after(update=False)
+    with pytest.raises(_Killed):
+        first.run(world.plan_id, now=T0 + 61)
+    assert world.store.get(world.plan_id).status == "applying" and world.updates() == 0
+    done = world.applier().run(world.plan_id, now=T0 + 61 + 1800)  # the apply queue's visibility timeout
+    assert done.status == "applied"
+    assert done.outcome == approval.RESUMED.strip()
+    assert world.viewer_policy() == "redirect-to-https" and world.updates() == 1
+    assert world.applier().run(world.plan_id, now=T0 + 61 + 3600) is None  # and only once
+
+
+def test_a_run_that_stopped_after_its_update_is_not_applied_again_and_says_so(world):
+    world.click(click_body(world.plan_id), T0 + 60)
+    old = world.store.get(world.plan_id)
+    first = world.applier()
+    first.apply = _dies_after(update=True)
+    with pytest.raises(_Killed):
+        first.run(world.plan_id, now=T0 + 61)
+    assert world.updates() == 1 and world.viewer_policy() == "redirect-to-https"
+    new_etag = world.cloudfront.get_distribution_config(Id=world.dist_id)["ETag"]
+    done = world.applier().run(world.plan_id, now=T0 + 61 + 1800)
+    assert done.status == "superseded"
+    assert done.outcome == (approval.RESUMED + f"The distribution changed since the plan was made (ETag {old.etag} "
+                            f"→ {new_etag})." + approval.RESUMED_CHANGED)
+    assert world.updates() == 1  # nothing sent twice
+    assert world.reproposed == [world.dist_id]  # what is left (here nothing: the fix is in place) is proposed again
+
+
+def test_a_plan_still_being_applied_is_retried_later_not_dropped(world):
+    world.click(click_body(world.plan_id), T0 + 60)
+    first = world.applier()
+    first.apply = _dies_after(update=False)
+    with pytest.raises(_Killed):
+        first.run(world.plan_id, now=T0 + 61)
+    with pytest.raises(PlanInFlightError):
+        world.applier().run(world.plan_id, now=T0 + 61 + 60)  # the first run could still be going
+    assert world.store.get(world.plan_id).status == "applying" and world.updates() == 0

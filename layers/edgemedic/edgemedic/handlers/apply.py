@@ -339,8 +339,12 @@ def apply_approved(plan_id: str, rt: Runtime, telemetry: Telemetry) -> dict[str,
                       apply=functools.partial(apply_fixes, dry_run=rt.settings.dry_run), audit=audit,
                       ttl_seconds=rt.settings.approval_ttl_seconds,
                       undelivered=getattr(rt.notifier, "undelivered_plan", None))
+    from ..notify.exceptions import PlanInFlightError
+
     try:
         done = applier.run(plan_id, now=time.time())
+    except PlanInFlightError:
+        raise  # another run may still be applying it: this message is retried later, never dropped
     except Exception as exc:  # noqa: BLE001 - marked failed and shown; a retry of this message would do nothing
         logger.exception("approved plan failed", extra={"plan_id": plan_id})
         telemetry.count("Errors", kind="approved-plan")

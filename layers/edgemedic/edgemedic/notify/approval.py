@@ -30,7 +30,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from ..findings import Finding, FixClass
 from .alert import Alert, DistributionInfo, Status, Trigger
-from .exceptions import DeliveryError, TransitionError
+from .exceptions import DeliveryError, PlanInFlightError, TransitionError
 from .slack import APPROVE_ACTION_ID, REJECT_ACTION_ID, MessageRef, SlackNotifier, build_message
 from .store import (
     APPLIED,
@@ -49,6 +49,12 @@ from .store import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL_SECONDS = 24 * 3600
+# A run holding a plan in "applying" longer than this has ended without recording the outcome: Lambda stops every
+# invocation within 900 s (its longest timeout), and the apply queue redelivers a message after 1800 s.
+STALLED_AFTER = 900
+RESUMED = "A first run stopped while applying this plan, before recording its outcome; this run took it over. "
+RESUMED_CHANGED = (" If that first run's update is the change, the fix is in place: check the distribution; "
+                   "anything left is proposed again.")
 _DONE = {APPROVED, APPLYING, APPLIED, FAILED, ROLLED_BACK, SUPERSEDED}
 
 
@@ -244,11 +250,16 @@ class Applier:
     undelivered: Callable[[PlanRecord, DeliveryError], None] | None = None  # a fresh proposal Slack refused
 
     def run(self, plan_id: str, *, now: float) -> PlanRecord | None:
+        resumed = ""
         try:
-            record = self.store.transition(plan_id, expected=APPROVED, to=APPLYING, now=now)
+            record = self.store.transition(plan_id, expected=APPROVED, to=APPLYING, now=now,
+                                           applying_since=int(now))
         except TransitionError as lost:
-            logger.info("plan %s not applied by this run: %s", plan_id, lost)
-            return None
+            record = self._take_over(lost.current, now)
+            if record is None:
+                logger.info("plan %s not applied by this run: %s", plan_id, lost)
+                return None
+            resumed = RESUMED
         self._show(record)
         changed: list[str] = []
         plan_for = self._plan_for(record, changed)
@@ -256,18 +267,38 @@ class Applier:
         try:
             result = apply(self.cloudfront, record.distribution_id, plan_for, verify=self.verify)
         except Exception as exc:  # noqa: BLE001 - the message must say it failed, whatever failed
-            record = self.store.mark_applied(plan_id, status=FAILED, outcome=f"{type(exc).__name__}: {exc}", now=now)
+            record = self.store.mark_applied(plan_id, status=FAILED, outcome=f"{resumed}{type(exc).__name__}: {exc}",
+                                             now=now)
             self._finish(record)
             raise
         if changed:
-            record = self.store.mark_applied(plan_id, status=SUPERSEDED, outcome=changed[-1], now=now)
+            why = changed[-1] + (RESUMED_CHANGED if resumed else "")
+            record = self.store.mark_applied(plan_id, status=SUPERSEDED, outcome=resumed + why, now=now)
             self._finish(record)
             self._repropose(record, now)
             return record
         status = {"applied": APPLIED, "rolled-back": ROLLED_BACK}.get(result.status, FAILED)
-        outcome = "" if status == APPLIED else f"{result.status}: {result.message}"
+        outcome = resumed.strip() if status == APPLIED else f"{resumed}{result.status}: {result.message}"
         record = self.store.mark_applied(plan_id, status=status, outcome=outcome, now=now)
         self._finish(record)
+        return record
+
+    def _take_over(self, current: Any, now: float) -> PlanRecord | None:
+        """A plan left ``applying`` by a run that ended without recording an outcome (the function timed out or
+        its process died): after :data:`STALLED_AFTER` this run takes it over, once (a conditional write on when
+        it was taken). Earlier, the other run may still be going: :class:`PlanInFlightError`, so the message is
+        retried later rather than dropped. None: nothing to take over (the plan ended, or was never approved)."""
+        if not isinstance(current, PlanRecord) or current.status != APPLYING:
+            return None
+        if now - current.applying_since < STALLED_AFTER:
+            raise PlanInFlightError(f"plan {current.plan_id} is being applied by another run since "
+                                    f"{int(now - current.applying_since)} s; try again later")
+        try:
+            record = self.store.transition(current.plan_id, expected=APPLYING, to=APPLYING, now=now,
+                                           if_applying_since=current.applying_since, applying_since=int(now))
+        except TransitionError:
+            return None  # another run took it over first
+        logger.warning("plan %s: taken over from a run that stopped while applying it", current.plan_id)
         return record
 
     def refresh(self, plan_id: str) -> None:

@@ -37,3 +37,8 @@ class TransitionError(EdgemedicError):
         self.current = current
         status = getattr(current, "status", "missing")
         super().__init__(f"plan {plan_id} is {status}, not {expected}: nothing done")
+
+
+class PlanInFlightError(EdgemedicError):
+    """An approved plan is being applied by another run that may still be running: try again later (the apply
+    queue's message is retried; never dropped, never applied twice at once)."""

@@ -14,6 +14,7 @@ table, which has ``pk``/``sk`` string keys and TTL on ``expiration``; see ``edge
 | ``decided_by``, ``decided_at`` | Slack user id and time of Approve / Reject |
 | ``channel``, ``ts``, ``response_url`` | where the message is, to update it |
 | ``trigger``, ``ticket_url``, ``outcome`` | shown on the message |
+| ``applying_since`` | when a run took the plan to apply it (a later run takes over one left ``applying``) |
 | ``audited_at`` | epoch seconds the outcome's audit record was written (a redelivery writes a missing one) |
 | ``expiration`` | DynamoDB TTL: ``expires_at`` + 30 days, so the decision stays readable for the audit |
 
@@ -127,6 +128,7 @@ class PlanRecord:
     ticket_url: str = ""
     outcome: str = ""  # why it ended as it did
     audited_at: int = 0  # when the apply function wrote the audit record of the outcome (0: not yet)
+    applying_since: int = 0  # when a run took the plan to apply it (approved -> applying); 0: never
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -152,9 +154,11 @@ class PlanStore(Protocol):
     def get(self, plan_id: str) -> PlanRecord | None: ...
 
     def transition(self, plan_id: str, *, expected: str, to: str, now: float, require_unexpired: bool = False,
-                   **attributes: Any) -> PlanRecord:
+                   if_applying_since: int | None = None, **attributes: Any) -> PlanRecord:
         """Move the plan from ``expected`` to ``to`` (setting ``attributes``) in one conditional write, or raise
-        ``TransitionError`` with the record as it is. ``require_unexpired`` adds ``expires_at > now``."""
+        ``TransitionError`` with the record as it is. ``require_unexpired`` adds ``expires_at > now``;
+        ``if_applying_since`` adds that ``applying_since`` is still that value (one run takes over a stalled
+        plan, not two)."""
         ...
 
     def mark_applied(self, plan_id: str, *, status: str, outcome: str, now: float) -> PlanRecord:
@@ -217,7 +221,7 @@ class DynamoPlanStore:
         return self._record(item) if item else None
 
     def transition(self, plan_id: str, *, expected: str, to: str, now: float, require_unexpired: bool = False,
-                   **attributes: Any) -> PlanRecord:
+                   if_applying_since: int | None = None, **attributes: Any) -> PlanRecord:
         names = {"#status": "status", "#pk": "pk"}
         values = {":expected": {"S": expected}, ":to": {"S": to}}
         sets = ["#status = :to"]
@@ -230,6 +234,10 @@ class DynamoPlanStore:
         if require_unexpired:
             condition += " AND expires_at > :now"
             values[":now"] = {"N": str(int(now))}
+        if if_applying_since is not None:
+            names["#since"], values[":since"] = "applying_since", {"N": str(int(if_applying_since))}
+            condition += (" AND (#since = :since OR attribute_not_exists(#since))" if not if_applying_since
+                          else " AND #since = :since")  # records written before the field existed lack it
         try:
             got = self.client.update_item(
                 TableName=self.table, Key=self.key(plan_id), UpdateExpression="SET " + ", ".join(sets),
@@ -271,9 +279,10 @@ class MemoryPlanStore:
         return self.records.get(plan_id)
 
     def transition(self, plan_id: str, *, expected: str, to: str, now: float, require_unexpired: bool = False,
-                   **attributes: Any) -> PlanRecord:
+                   if_applying_since: int | None = None, **attributes: Any) -> PlanRecord:
         record = self.records.get(plan_id)
-        if record is None or record.status != expected or (require_unexpired and record.expired(now)):
+        if record is None or record.status != expected or (require_unexpired and record.expired(now)) or (
+                if_applying_since is not None and record.applying_since != if_applying_since):
             raise TransitionError(plan_id, expected, record)
         record = replace(record, status=to, **attributes)
         self.records[plan_id] = record
