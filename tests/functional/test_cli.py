@@ -436,3 +436,30 @@ def test_fix_never_plans_on_a_policy_it_could_not_read_again(seeded: Seeded, cap
     config = seeded.clients.cloudfront().get_distribution_config(Id=forbidden)["DistributionConfig"]
     api = next(b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*")
     assert api["OriginRequestPolicyId"] == policies.ALL_VIEWER  # unchanged
+
+
+def test_fix_is_not_refused_for_a_certificate_of_another_distributions_load_balancer(seeded: Seeded, capsys) -> None:
+    """Found in review: the scan's inventory covers the whole account, and a certificate that could not be read
+    (of the alb-tls story's load balancer) made `fix` refuse every distribution with any load balancer origin.
+    Only the origin's own load balancer's certificates count."""
+    from botocore.exceptions import ClientError
+
+    forbidden = seeded.ids["forbidden"]
+
+    def own_load_balancer_origin(config: dict) -> None:  # one that is not in the account: gone, not a failure
+        config["Origins"]["Items"].append({
+            "Id": "app-alb", "DomainName": "app-123.us-east-1.elb.amazonaws.com", "OriginPath": "",
+            "CustomHeaders": {"Quantity": 0},
+            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only",
+                                   "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}})
+        config["Origins"]["Quantity"] += 1
+
+    seeded.emu.human_edit(forbidden, own_load_balancer_origin)
+
+    def fail(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
+                           "ResponseMetadata": {"HTTPStatusCode": 500}}, "DescribeCertificate")
+
+    seeded.clients.acm("us-east-1").meta.events.register("before-call.acm.DescribeCertificate", fail)
+    code, out, err = seeded.run(capsys, "fix", "--yes", "--distribution", forbidden, seeded.ids["alb-tls"])
+    assert _status(out, forbidden) == "applied", out

@@ -18,6 +18,7 @@ from ..model import (
     Inventory,
     OriginKind,
     api_key,
+    certificate_key,
     custom_domain_key,
     domains_key,
     load_balancer_key,
@@ -33,7 +34,8 @@ def read_failures(dist: Distribution, inv: Inventory) -> dict[str, str]:
     for missing in dist.unreadable:
         if not missing.gone:
             failures.setdefault(WHOLE, f"{missing.what}: {missing.reason}")
-    certificates = [u for key, u in inv.unreadable.items() if key.startswith("cert:") and not u.gone]
+    from ..rules.tls import load_balancer_of  # late: the rules package is not needed to read failures otherwise
+
     for origin in dist.origins:
         keys = []
         target = origin.api
@@ -47,8 +49,9 @@ def read_failures(dist: Distribution, inv: Inventory) -> dict[str, str]:
                 keys.append(api_key(domain.region, mapping.api_id))
         if origin.kind is OriginKind.LOAD_BALANCER:
             keys.append(load_balancer_key(origin.domain_name))
-            if certificates:
-                failures.setdefault(origin.id, f"{certificates[0].what}: {certificates[0].reason}")
+            # Only this load balancer's certificates: an inventory of a whole account (the CLI's) holds others'.
+            balancer = load_balancer_of(origin, inv)
+            keys += [certificate_key(arn) for arn in (balancer.https_certificate_arns if balancer else ())]
         for key in keys:
             missing = inv.why_unreadable(key)
             if missing is not None and not missing.gone:
