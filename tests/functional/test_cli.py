@@ -9,7 +9,7 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from test_report import check_sarif
@@ -349,33 +349,40 @@ def test_rules_formats(capsys) -> None:
     assert all(rule.id in table for rule in RULES)
 
 
-def _custom_cache_policy_on_api(seeded: Seeded, dist_id: str) -> str:
-    """A person gives /api/* a custom cache policy that caches nothing (read with GetCachePolicy)."""
-    policy_id = seeded.emu.create_cache_policy({
+def _injected_500(operation: str) -> Exception:
+    """What botocore raises when AWS keeps answering 500 (after its retries)."""
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
+                        "ResponseMetadata": {"HTTPStatusCode": 500}}, operation)
+
+
+def _no_cache_policy(seeded: Seeded) -> str:
+    """A custom cache policy that caches nothing (read with GetCachePolicy)."""
+    return seeded.emu.create_cache_policy({
         "Name": "api-no-cache", "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0,
         "ParametersInCacheKeyAndForwardedToOrigin": {
             "EnableAcceptEncodingGzip": False, "EnableAcceptEncodingBrotli": False,
             "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
             "QueryStringsConfig": {"QueryStringBehavior": "none"}}})
 
+
+def _use_on_api(policy_id: str) -> Callable[[dict], None]:
+    """A person's edit: /api/* uses this cache policy."""
     def edit(config: dict) -> None:
         next(b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*")["CachePolicyId"] = policy_id
 
-    seeded.emu.human_edit(dist_id, edit)
-    return policy_id
+    return edit
 
 
 def _fail_policy_reads_after(seeded: Seeded, answered: int) -> None:
     """GetCachePolicy answers ``answered`` more times, then fails with a 500 (after botocore's retries)."""
-    from botocore.exceptions import ClientError
-
     reads = [0]
 
     def answer(**_: object) -> None:
         reads[0] += 1
         if reads[0] > answered:
-            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
+            raise _injected_500("GetCachePolicy")
 
     seeded.clients.cloudfront().meta.events.register("before-call.cloudfront.GetCachePolicy", answer)
 
@@ -384,28 +391,18 @@ def test_fix_says_what_it_could_not_verify(seeded: Seeded, capsys) -> None:
     """Right after edgemedic's update a person puts a custom cache policy on /api/*, and reading that policy fails
     when the fix is verified: the change was made (applied), and the outcome says where it could not be checked
     instead of claiming the finding fixed without a word."""
-    from botocore.exceptions import ClientError
-
     forbidden = seeded.ids["forbidden"]
-    policy_id = seeded.emu.create_cache_policy({
-        "Name": "api-no-cache", "MinTTL": 0, "DefaultTTL": 0, "MaxTTL": 0,
-        "ParametersInCacheKeyAndForwardedToOrigin": {
-            "EnableAcceptEncodingGzip": False, "EnableAcceptEncodingBrotli": False,
-            "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "none"},
-            "QueryStringsConfig": {"QueryStringBehavior": "none"}}})
+    policy_id = _no_cache_policy(seeded)
     edited = []
 
     def person_edits_after_our_update(**_: object) -> None:
         if not edited:
             edited.append(True)
-            seeded.emu.human_edit(forbidden, lambda config: next(
-                b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*").update(
-                CachePolicyId=policy_id))
+            seeded.emu.human_edit(forbidden, _use_on_api(policy_id))
 
     def policy_read_fails(params: dict, **_: object) -> None:
         if params.get("Id") == policy_id:
-            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
+            raise _injected_500("GetCachePolicy")
 
     events = seeded.clients.cloudfront().meta.events
     events.register("after-call.cloudfront.UpdateDistribution", person_edits_after_our_update)
@@ -424,7 +421,8 @@ def test_fix_never_plans_on_a_policy_it_could_not_read_again(seeded: Seeded, cap
     (500, after botocore's retries) when `fix` reads the distribution again: nothing is sent to that distribution,
     the outcome names what could not be read, and the other distributions are fixed."""
     forbidden = seeded.ids["forbidden"]
-    policy_id = _custom_cache_policy_on_api(seeded, forbidden)
+    policy_id = _no_cache_policy(seeded)
+    seeded.emu.human_edit(forbidden, _use_on_api(policy_id))
     _fail_policy_reads_after(seeded, 1)
     seeded.emu.calls.clear()
     code, out, err = seeded.run(capsys, "fix", "--yes")
@@ -442,8 +440,6 @@ def test_fix_is_not_refused_for_a_certificate_of_another_distributions_load_bala
     """Found in review: the scan's inventory covers the whole account, and a certificate that could not be read
     (of the alb-tls story's load balancer) made `fix` refuse every distribution with any load balancer origin.
     Only the origin's own load balancer's certificates count."""
-    from botocore.exceptions import ClientError
-
     forbidden = seeded.ids["forbidden"]
 
     def own_load_balancer_origin(config: dict) -> None:  # one that is not in the account: gone, not a failure
@@ -457,8 +453,7 @@ def test_fix_is_not_refused_for_a_certificate_of_another_distributions_load_bala
     seeded.emu.human_edit(forbidden, own_load_balancer_origin)
 
     def fail(**_: object) -> None:
-        raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
-                           "ResponseMetadata": {"HTTPStatusCode": 500}}, "DescribeCertificate")
+        raise _injected_500("DescribeCertificate")
 
     seeded.clients.acm("us-east-1").meta.events.register("before-call.acm.DescribeCertificate", fail)
     code, out, err = seeded.run(capsys, "fix", "--yes", "--distribution", forbidden, seeded.ids["alb-tls"])

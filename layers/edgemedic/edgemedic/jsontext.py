@@ -79,6 +79,7 @@ def dumps(obj: Any, *, ensure_ascii: bool = True) -> str:
             append(indent)
             append("}")
         elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
+            # The object branch's loop without keys, written out again: per item this is the hot path.
             if not value:
                 append("[]")
                 return
