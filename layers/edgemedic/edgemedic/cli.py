@@ -441,7 +441,7 @@ def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
             except EdgemedicError as exc:
                 mine.append(f"no diff for {finding.rule} on {dist_id}: {_one_line(exc)}")
 
-    partial: list[str] = []
+    partial: dict[str, "Distribution"] = {}  # taken from a summary: the whole config is read below
     for dist_id in by_dist:
         dist = result.distribution(dist_id)
         if dist is None:
@@ -451,13 +451,12 @@ def finding_diffs(result: ScanResult, clients: "Clients | None" = None,
         elif clients is None:
             diff_all(dist_id, "its config was not read")
         else:
-            partial.append(dist_id)
-    for dist_id, full in (collect.iter_configs(clients, sorted(partial)) if partial and clients is not None else ()):
+            partial[dist_id] = dist
+    for dist_id, full in (collect.iter_configs(clients, sorted(partial)) if partial else ()):
         if isinstance(full, str):
             diff_all(dist_id, f"its config could not be read: {full}")
         else:
-            dist = result.distribution(dist_id)
-            diff_all(dist_id, plan.Planner(dist_id, full[0], full[1], plan.custom_policy_names(dist)))
+            diff_all(dist_id, plan.Planner(dist_id, full[0], full[1], plan.custom_policy_names(partial[dist_id])))
     return diffs, [line for dist_id in by_dist for line in problems.get(dist_id, ())]
 
 
@@ -505,7 +504,6 @@ class Fixer:
         from .act.apply import apply_fixes
 
         from .act.replan import evaluate_read
-
         from .handlers.reads import describe, read_failures
 
         targeted: dict[str, set] = {"keys": set()}

@@ -239,24 +239,31 @@ def make_console(file: TextIO | None = None, *, plain: bool = False) -> Console:
                    no_color=True if plain else None, force_terminal=False if plain else None)
 
 
+def _finding_lines(finding: Finding) -> list[tuple[str, str, str]]:
+    """The text of a finding below its head, line by line: (label, the label's style, text)."""
+    return [("", "", finding.message), ("Symptom: ", "bold", finding.symptom),
+            (f"Fix ({finding.fix.fix_class.value}): ", "bold green", finding.fix.summary),
+            *(("Evidence: ", "dim", item) for item in finding.evidence),
+            *(("Note: ", "dim italic", note) for note in finding.notes)]
+
+
 def _finding_cell(finding: Finding) -> Text:
     # One Text of lines rather than a Group of Texts: rich lays out and renders it as one cell part instead of one
     # per line (~17% of the table's time), and writes the same characters and styles.
-    lines = [Text(finding.message)]
-    lines.append(Text.assemble(("Symptom: ", "bold"), finding.symptom))
-    lines.append(Text.assemble((f"Fix ({finding.fix.fix_class.value}): ", "bold green"), finding.fix.summary))
-    for item in finding.evidence:
-        lines.append(Text.assemble(("Evidence: ", "dim"), item))
-    for note in finding.notes:
-        lines.append(Text.assemble(("Note: ", "dim italic"), note))
-    return Text("\n").join(lines)
+    return Text("\n").join(Text.assemble((label, style), text) if label else Text(text)
+                           for label, style, text in _finding_lines(finding))
+
+
+def _where_parts(finding: Finding) -> list[tuple[str, str]]:
+    parts = [("behavior ", behavior_label(finding.behavior))] if finding.behavior else []
+    if finding.origin:
+        parts.append(("origin ", finding.origin))
+    return parts
 
 
 def where_text(finding: Finding) -> Text:
     """``behavior /api/* → origin users-api`` (``whole distribution``)."""
-    parts = [("behavior ", behavior_label(finding.behavior))] if finding.behavior else []
-    if finding.origin:
-        parts.append(("origin ", finding.origin))
+    parts = _where_parts(finding)
     if not parts:
         return Text("whole distribution", style="dim")
     return Text(" → ").join(Text.assemble((label, "dim"), value) for label, value in parts)
@@ -264,10 +271,12 @@ def where_text(finding: Finding) -> Text:
 
 def _where_plain(finding: Finding) -> str:
     """The characters of :func:`where_text`."""
-    parts = [f"behavior {behavior_label(finding.behavior)}"] if finding.behavior else []
-    if finding.origin:
-        parts.append(f"origin {finding.origin}")
-    return " → ".join(parts) if parts else "whole distribution"
+    return " → ".join(label + value for label, value in _where_parts(finding)) or "whole distribution"
+
+
+def _finding_text(finding: Finding) -> Group:
+    """The text column of a finding: its rule and where, then :func:`_finding_cell`."""
+    return Group(Text.assemble((finding.rule, "bold"), "  ", where_text(finding)), _finding_cell(finding))
 
 
 SEVERITY_WIDTH = 9  # "CRITICAL" and a space
@@ -283,9 +292,7 @@ def findings_table(findings: Sequence[Finding]) -> Table:
     table.add_column(width=SEVERITY_WIDTH - 1, no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
     for f in findings:
-        head = Text.assemble((f.rule, "bold"), "  ", where_text(f))
-        table.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]),
-                      Group(head, _finding_cell(f)))
+        table.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]), _finding_text(f))
         table.add_row("", "")
     return table
 
@@ -331,20 +338,17 @@ class FindingsGrid:
                 yield new_line
 
         if console.color_system is None:  # no styles reach the output: lay out the text alone
-            yield from self._plain(width, lambda f: cell(Group(Text.assemble((f.rule, "bold"), "  ", where_text(f)),
-                                                                _finding_cell(f)), 1))
+            yield from self._plain(width, lambda f: cell(_finding_text(f), 1))
             return
         severities: dict[Severity, list[list[Segment]]] = {}
         blank: list[Segment] | None = None
         for f in self.findings:
             if f.severity not in severities:
                 severities[f.severity] = cell(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity]), 0)
-            head = Text.assemble((f.rule, "bold"), "  ", where_text(f))
-            yield from row((severities[f.severity], cell(Group(head, _finding_cell(f)), 1)))
+            yield from row((severities[f.severity], cell(_finding_text(f), 1)))
             if blank is None:
                 blank = list(row((cell("", 0), cell("", 1))))
             yield from blank
-
 
     def _plain(self, width: int, rich_cell: "Callable[[Finding], list[list[Segment]]]") -> Iterator[Segment]:
         """The grid as rich writes it without a color system (a file, a pipe, NO_COLOR on no terminal): one plain
@@ -369,8 +373,6 @@ class FindingsGrid:
 
 # Characters outside ASCII that edgemedic's own texts use, each one cell wide in every terminal rich knows.
 _ONE_CELL = frozenset("→—–…‘’“”×")
-
-
 _DROP_ONE_CELL = str.maketrans(dict.fromkeys(_ONE_CELL))
 
 
@@ -383,9 +385,8 @@ def _simple(text: str) -> bool:
 def _plain_lines(finding: Finding) -> list[str] | None:
     """The text column of a finding as its logical lines (what :func:`_finding_cell` and the head hold), or None
     when one of them is not :func:`_simple`."""
-    lines = [f"{finding.rule}  {_where_plain(finding)}", finding.message, f"Symptom: {finding.symptom}",
-             f"Fix ({finding.fix.fix_class.value}): {finding.fix.summary}",
-             *(f"Evidence: {item}" for item in finding.evidence), *(f"Note: {note}" for note in finding.notes)]
+    lines = [f"{finding.rule}  {_where_plain(finding)}",
+             *(label + text for label, _, text in _finding_lines(finding))]
     return lines if all(_simple(line) for line in lines) else None
 
 
