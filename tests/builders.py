@@ -11,7 +11,7 @@ Shared by every unit test module: extend it (append) rather than writing a secon
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from edgemedic import policies
 from edgemedic.model import (
@@ -531,3 +531,30 @@ def load_script(name: str):
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+# --------------------------------------------------------------------------------------------- injected faults
+
+
+def fail(client: Any, operation: str, code: str, status: int = 500, times: int | None = None,
+         after: int = 0) -> list[int]:
+    """Make ``client`` answer ``operation`` with ``code`` (what botocore raises once its retries are spent): after
+    ``after`` calls that are answered, ``times`` calls (None: every one). Returns the count of calls seen."""
+    from botocore.exceptions import ClientError
+
+    seen = [0]
+
+    def answer(**_: Any) -> None:
+        seen[0] += 1
+        if seen[0] > after and (times is None or seen[0] <= after + times):
+            raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"},
+                               "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                answer, unique_id=f"fault-{operation}")
+    return seen
+
+
+def heal(client: Any, operation: str) -> None:
+    client.meta.events.unregister(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                  unique_id=f"fault-{operation}")

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
+from builders import fail, heal
 
 from edgemedic import local, policies, scenarios
 from edgemedic.emulator import Emulator
@@ -20,26 +21,6 @@ from edgemedic.local import LambdaContext, Stack, load_event
 
 TABLE = "edgemedic-e2e"  # the conftest's stack
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-def fail(client: Any, operation: str, code: str, status: int = 500, times: int | None = None) -> list[int]:
-    """Make ``client`` answer ``operation`` with ``code`` (what botocore raises once its retries are spent)."""
-    seen = [0]
-
-    def answer(**_: Any) -> None:
-        seen[0] += 1
-        if times is None or seen[0] <= times:
-            raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"},
-                               "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
-
-    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
-                                answer, unique_id=f"fault-{operation}")
-    return seen
-
-
-def heal(client: Any, operation: str) -> None:
-    client.meta.events.unregister(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
-                                  unique_id=f"fault-{operation}")
 
 
 def deliver(stack: Stack) -> list[dict]:
@@ -677,16 +658,7 @@ def custom_cache_policy(stack: Stack, dist_id: str) -> None:
 
 def fail_policy_reads_after_the_first(stack: Stack) -> list[int]:
     """GetCachePolicy answers once more (the apply function's collect), then 500s."""
-    reads = [0]
-
-    def answer(**_: Any) -> None:
-        reads[0] += 1
-        if reads[0] > 1:
-            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
-
-    stack.clients.cloudfront().meta.events.register("before-call.cloudfront.GetCachePolicy", answer)
-    return reads
+    return fail(stack.clients.cloudfront(), "GetCachePolicy", "InternalError", after=1)
 
 
 def test_a_policy_read_failing_as_the_auto_fix_is_planned_applies_and_closes_nothing(stack: Stack) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from builders import fail
 from test_report import check_sarif
 
 from edgemedic import cli, policies, scenarios
@@ -349,14 +350,6 @@ def test_rules_formats(capsys) -> None:
     assert all(rule.id in table for rule in RULES)
 
 
-def _injected_500(operation: str) -> Exception:
-    """What botocore raises when AWS keeps answering 500 (after its retries)."""
-    from botocore.exceptions import ClientError
-
-    return ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
-                        "ResponseMetadata": {"HTTPStatusCode": 500}}, operation)
-
-
 def _no_cache_policy(seeded: Seeded) -> str:
     """A custom cache policy that caches nothing (read with GetCachePolicy)."""
     return seeded.emu.create_cache_policy({
@@ -375,22 +368,12 @@ def _use_on_api(policy_id: str) -> Callable[[dict], None]:
     return edit
 
 
-def _fail_policy_reads_after(seeded: Seeded, answered: int) -> None:
-    """GetCachePolicy answers ``answered`` more times, then fails with a 500 (after botocore's retries)."""
-    reads = [0]
-
-    def answer(**_: object) -> None:
-        reads[0] += 1
-        if reads[0] > answered:
-            raise _injected_500("GetCachePolicy")
-
-    seeded.clients.cloudfront().meta.events.register("before-call.cloudfront.GetCachePolicy", answer)
-
-
 def test_fix_says_what_it_could_not_verify(seeded: Seeded, capsys) -> None:
     """Right after edgemedic's update a person puts a custom cache policy on /api/*, and reading that policy fails
     when the fix is verified: the change was made (applied), and the outcome says where it could not be checked
     instead of claiming the finding fixed without a word."""
+    from botocore.exceptions import ClientError
+
     forbidden = seeded.ids["forbidden"]
     policy_id = _no_cache_policy(seeded)
     edited = []
@@ -401,8 +384,9 @@ def test_fix_says_what_it_could_not_verify(seeded: Seeded, capsys) -> None:
             seeded.emu.human_edit(forbidden, _use_on_api(policy_id))
 
     def policy_read_fails(params: dict, **_: object) -> None:
-        if params.get("Id") == policy_id:
-            raise _injected_500("GetCachePolicy")
+        if params.get("Id") == policy_id:  # this policy only: the others stay readable
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "GetCachePolicy")
 
     events = seeded.clients.cloudfront().meta.events
     events.register("after-call.cloudfront.UpdateDistribution", person_edits_after_our_update)
@@ -423,13 +407,13 @@ def test_fix_never_plans_on_a_policy_it_could_not_read_again(seeded: Seeded, cap
     forbidden = seeded.ids["forbidden"]
     policy_id = _no_cache_policy(seeded)
     seeded.emu.human_edit(forbidden, _use_on_api(policy_id))
-    _fail_policy_reads_after(seeded, 1)
+    fail(seeded.clients.cloudfront(), "GetCachePolicy", "InternalError", after=1)
     seeded.emu.calls.clear()
     code, out, err = seeded.run(capsys, "fix", "--yes")
     assert _status(out, forbidden) == "failed", out
     assert code == 1
-    assert (f"{forbidden}: failed - cache policy {policy_id}: InternalError: injected: nothing applied; run "
-            "`edgemedic fix` again once it can be read") in " ".join(out.split())
+    assert (f"{forbidden}: failed - cache policy {policy_id}: InternalError: injected InternalError: nothing "
+            "applied; run `edgemedic fix` again once it can be read") in " ".join(out.split())
     assert seeded.emu.calls[UPDATE] == 4  # the four other distributions with auto findings
     config = seeded.clients.cloudfront().get_distribution_config(Id=forbidden)["DistributionConfig"]
     api = next(b for b in config["CacheBehaviors"]["Items"] if b["PathPattern"] == "/api/*")
@@ -452,9 +436,6 @@ def test_fix_is_not_refused_for_a_certificate_of_another_distributions_load_bala
 
     seeded.emu.human_edit(forbidden, own_load_balancer_origin)
 
-    def fail(**_: object) -> None:
-        raise _injected_500("DescribeCertificate")
-
-    seeded.clients.acm("us-east-1").meta.events.register("before-call.acm.DescribeCertificate", fail)
+    fail(seeded.clients.acm("us-east-1"), "DescribeCertificate", "InternalError")
     code, out, err = seeded.run(capsys, "fix", "--yes", "--distribution", forbidden, seeded.ids["alb-tls"])
     assert _status(out, forbidden) == "applied", out
