@@ -529,9 +529,8 @@ class Fixer:
         result = apply_fixes(self.clients.cloudfront(), dist.id, plan_for, verify=verify, dry_run=dry_run,
                              confirm=confirm)
         if unverified and result.status == "applied":
-            # What could not be read again could not be checked: say so rather than "verified".
-            return dataclasses.replace(result, message=result.message.replace("applied and verified", "applied"),
-                                       unverified=describe(unverified))
+            # What could not be read again could not be checked: print_outcome says so beside "fixed".
+            return dataclasses.replace(result, unverified=describe(unverified))
         return result
 
 

@@ -54,7 +54,9 @@ class ApplyResult:
     etag: str | None  # the distribution's ETag after the last call made
     message: str
     config_hash_after: str = ""  # hash of the config as it stands after this run (as read back, or as sent)
-    unverified: str = ""  # what the verification could not read again, so could not check (empty: all checked)
+    # What the caller's verification could not read again, so could not check (empty: all checked); a message's
+    # "verified" holds only for the rest.
+    unverified: str = ""
 
 
 # --------------------------------------------------------------------------------------------- AWS calls
